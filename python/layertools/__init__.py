@@ -1,0 +1,43 @@
+"""layertools: Xic-style layer expressions and memory diagnostics for KLayout.
+
+The core (this package minus ``layertools.gui``) knows nothing of Qt and runs with the PyPI
+``klayout`` module as well as inside the KLayout application.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ._version import __version__
+from .errors import (Cancelled, CellNotFoundError, EvaluationError, ExpressionError,
+                     LayerNotFoundError, LayertoolsError, MissingDependencyError, OptionError)
+from .options import EvalOptions, EvalResult
+
+#: The installed Salt package's root (grain.xml, icons/) when loaded from a package checkout.
+PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ICON_DIR = os.path.join(PACKAGE_ROOT, "icons")
+
+
+def parse(text: str):
+    """Parse a layer expression into a checked tree; raises ExpressionError with the position."""
+    from .language import parse as _parse
+    return _parse(text)
+
+
+def evaluate(layout, cell, expression: str, to: str, **options) -> EvalResult:
+    """Evaluate ``expression`` on ``cell`` of ``layout`` and write the result to layer ``to``.
+
+    Options are the fields of :class:`EvalOptions` (depth, recursive, strategy, partition, threads,
+    clear, format, merge, fast, ...).  Nothing in the layout changes unless the whole evaluation
+    succeeds.  See layertools-contract.md §3.
+    """
+    from .engine import evaluate as _evaluate
+    return _evaluate(layout, cell, expression, to, **options)
+
+
+__all__ = [
+    "__version__", "parse", "evaluate", "EvalOptions", "EvalResult",
+    "LayertoolsError", "ExpressionError", "LayerNotFoundError", "CellNotFoundError",
+    "OptionError", "EvaluationError", "Cancelled", "MissingDependencyError",
+    "PACKAGE_ROOT", "ICON_DIR",
+]

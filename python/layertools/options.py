@@ -1,0 +1,142 @@
+"""Evaluation options: one dataclass shared by the API, the panel, the command line and recipes.
+
+The field names and defaults are the contract's (layertools-contract.md §3 and §5); recipes store
+exactly these keys, so renaming a field breaks recorded work.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from .errors import OptionError
+
+STRATEGIES = ("auto", "flat", "tiled", "deep")
+FORMATS = ("default", "joined", "hsplit", "vsplit")
+MAX_DEPTH = 5  # the panel's menu offers 0..5 and "all"; the API accepts any depth >= 0
+DEFAULT_PARTITION = 100.0  # µm, Xic's PartitionSize default
+JOIN_MAX_POLY_VERTS = 600  # Xic's JoinMaxPolyVerts default (0 = no limit)
+
+Depth = Union[int, str]
+
+
+@dataclass
+class EvalOptions:
+    """Everything that controls one evaluation, besides the layout and the expression."""
+
+    to: str = ""
+    cell: str | None = None
+    depth: Depth = "all"
+    recursive: bool = False
+    strategy: str = "auto"
+    partition: float | None = DEFAULT_PARTITION
+    threads: int = 0
+    clear: bool = True
+    format: str = "default"
+    merge: bool = False
+    fast: bool = False
+    join_max_poly_verts: int = JOIN_MAX_POLY_VERTS
+
+    def validated(self) -> "EvalOptions":
+        """A normalised copy (depth 'all' or int, partition float or None), or OptionError."""
+        return dataclasses.replace(
+            self,
+            depth=normalize_depth(self.depth),
+            strategy=_choice("strategy", self.strategy, STRATEGIES),
+            partition=normalize_partition(self.partition),
+            threads=_non_negative_int("threads", self.threads),
+            format=_choice("format", self.format, FORMATS),
+            join_max_poly_verts=_non_negative_int("join_max_poly_verts", self.join_max_poly_verts),
+            recursive=_bool("recursive", self.recursive),
+            clear=_bool("clear", self.clear),
+            merge=_bool("merge", self.merge),
+            fast=_bool("fast", self.fast),
+        )
+
+    def depth_limit(self) -> int | None:
+        """The depth as an int, or None for 'all'."""
+        depth = normalize_depth(self.depth)
+        return None if depth == "all" else int(depth)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def normalize_depth(value: Any) -> Depth:
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in ("all", "a", "*"):
+            return "all"
+        if text.isdigit():
+            return int(text)
+        raise OptionError(f"depth must be a whole number >= 0 or 'all', not {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise OptionError(f"depth must be a whole number >= 0 or 'all', not {value!r}")
+    return value
+
+
+def normalize_partition(value: Any) -> float | None:
+    """Partition size in µm; None, 'none' or 0 mean no partitioning (Xic: PartitionSize 0)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in ("none", "off", ""):
+            return None
+        try:
+            value = float(text)
+        except ValueError:
+            raise OptionError(f"partition must be a size in µm or 'none', not {value!r}") from None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+        raise OptionError(f"partition must be a size in µm or 'none', not {value!r}")
+    if value == 0:
+        return None
+    if value < 0 or math.isinf(value):
+        raise OptionError(f"partition must be a positive size in µm or 'none', not {value!r}")
+    return float(value)
+
+
+def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
+    text = str(value).strip().lower() if isinstance(value, str) else value
+    if text not in allowed:
+        raise OptionError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+    return text
+
+
+def _non_negative_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise OptionError(f"{name} must be a whole number >= 0, not {value!r}")
+    return value
+
+
+def _bool(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise OptionError(f"{name} must be true or false, not {value!r}")
+    return value
+
+
+@dataclass
+class EvalResult:
+    """What one evaluation did: reported by the panel's status line, the command line and replay."""
+
+    expression: str
+    target: str                      # the To layer as "L/D" or its name
+    layer_index: int = -1
+    shapes_written: int = 0
+    cells_written: int = 0
+    strategy: str = ""               # the strategy actually used (never "auto")
+    reason: str = ""                 # why auto picked it (empty for a fixed strategy)
+    tiles: int = 0
+    threads: int = 0
+    partition: float | None = None
+    seconds: float = 0.0
+    copied: bool = False             # the lone-layer copy path was used (D17)
+    warnings: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        how = "copied" if self.copied else self.strategy
+        tiles = f", {self.tiles} tiles" if self.tiles > 1 else ""
+        return (f"{self.shapes_written} shapes written to {self.target} in {self.cells_written} cell(s) "
+                f"({how}{tiles}, {self.seconds:.2f} s)")

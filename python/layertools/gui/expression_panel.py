@@ -1,0 +1,1 @@
+"""The Layer Expression dock (placeholder until the panel lands)."""

@@ -1,0 +1,1 @@
+"""The Memory dock (placeholder until the panel lands)."""

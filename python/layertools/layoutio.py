@@ -1,0 +1,93 @@
+"""Reading and writing layout files, and finding the cell to work on, with errors a user can act on."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+from .compat import db
+from .errors import CellNotFoundError, LayertoolsError
+
+LAYOUT_SUFFIXES = (".gds", ".gds2", ".gdsii", ".oas", ".oasis", ".gds.gz", ".gds2.gz", ".oas.gz", ".oasis.gz")
+
+
+class LayoutFileError(LayertoolsError):
+    """A layout file that cannot be read or written."""
+
+
+def read_layout(path: str) -> "db.Layout":
+    """Read a GDS or OASIS file (optionally gzipped) into a new editable Layout."""
+    if not os.path.exists(path):
+        raise LayoutFileError(f"cannot read {path}: no such file")
+    if os.path.isdir(path):
+        raise LayoutFileError(f"cannot read {path}: it is a directory")
+    layout = db.Layout()
+    try:
+        layout.read(path)
+    except RuntimeError as exc:
+        raise LayoutFileError(f"cannot read {path}: {_klayout_message(exc)}") from None
+    return layout
+
+
+def write_layout(layout: "db.Layout", path: str) -> None:
+    """Write the whole layout to ``path`` atomically: a failed write leaves no (partial) file."""
+    check_output_path(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    suffix = _full_suffix(path)
+    fd, temp = tempfile.mkstemp(prefix=".layertools-", suffix=suffix, dir=directory)
+    os.close(fd)
+    try:
+        options = db.SaveLayoutOptions()
+        options.set_format_from_filename(path)
+        layout.write(temp, options)
+        os.replace(temp, path)
+    except RuntimeError as exc:
+        raise LayoutFileError(f"cannot write {path}: {_klayout_message(exc)}") from None
+    finally:
+        if os.path.exists(temp):
+            os.unlink(temp)
+
+
+def check_output_path(path: str) -> None:
+    """Fail early (before any work) when ``path`` cannot be an output layout file."""
+    if not path.lower().endswith(LAYOUT_SUFFIXES):
+        raise LayoutFileError(f"cannot write {path}: the name must end in .gds, .oas (optionally .gz)")
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise LayoutFileError(f"cannot write {path}: directory {directory} does not exist")
+    if not os.access(directory, os.W_OK):
+        raise LayoutFileError(f"cannot write {path}: directory {directory} is not writable")
+
+
+def find_cell(layout: "db.Layout", name: str | None = None) -> "db.Cell":
+    """The cell called ``name``, or the single top cell when ``name`` is None."""
+    if name is not None:
+        cell = layout.cell(name) if layout.has_cell(name) else None
+        if cell is None:
+            raise CellNotFoundError(f"unknown cell {name!r}")
+        return cell
+    tops = [layout.cell(index) for index in layout.each_top_cell()]
+    if len(tops) == 1:
+        return tops[0]
+    if not tops:
+        raise CellNotFoundError("the layout has no cells")
+    names = ", ".join(sorted(top.name for top in tops)[:20])
+    more = f" and {len(tops) - 20} more" if len(tops) > 20 else ""
+    raise CellNotFoundError(f"the layout has {len(tops)} top cells ({names}{more}): choose one with --cell")
+
+
+def _full_suffix(path: str) -> str:
+    lower = path.lower()
+    for suffix in sorted(LAYOUT_SUFFIXES, key=len, reverse=True):
+        if lower.endswith(suffix):
+            return path[-len(suffix):]
+    return ""
+
+
+def _klayout_message(exc: Exception) -> str:
+    text = str(exc).strip()
+    # KLayout appends " in Layout.read" etc.; the user needs only the reason.
+    for tail in (" in Layout.read", " in Layout.write", " in Layout.read_fmt"):
+        if text.endswith(tail):
+            text = text[: -len(tail)]
+    return text

@@ -1,0 +1,228 @@
+"""The evaluation engine behind the panel, the command line and replay (contract §2, §3).
+
+``evaluate`` checks everything (options, expression, layers, cells) and computes the complete
+result before it writes a single shape, so an error or a cancel leaves the layout unchanged (D10).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Callable
+
+from ..compat import db
+from ..errors import Cancelled, EvaluationError, LayertoolsError, OptionError
+from ..language import is_empty, parse
+from ..language.ast import LayerRef
+from ..options import EvalOptions, EvalResult
+from .auto import choose
+from .binding import BoundExpression, bind, reference_box
+from .layers import Target, resolve_target
+from .output import CellWrite, commit, shape_region
+from .regions import LayerSource, RegionEvaluator
+from .tiled import evaluate_tiled
+
+Progress = Callable[[str, "float | None"], None]
+
+
+def evaluate(layout: "db.Layout", cell, expression: str, to: str, *, progress: Progress | None = None,
+             selection: dict[int, "db.Region"] | None = None, layer_aliases: dict[str, int] | None = None,
+             **options) -> EvalResult:
+    """Evaluate ``expression`` in ``cell`` and write it to layer ``to``; see the module docstring."""
+    unknown = set(options) - {f.name for f in dataclasses.fields(EvalOptions)}
+    if unknown:
+        raise OptionError(f"unknown option(s): {', '.join(sorted(unknown))}")
+    opts = EvalOptions(to=to, **options).validated()
+    return run(layout, cell, expression, opts, progress=progress, selection=selection,
+               layer_aliases=layer_aliases)
+
+
+def run(layout: "db.Layout", cell, expression: str, opts: EvalOptions, *, progress: Progress | None = None,
+        selection: dict[int, "db.Region"] | None = None,
+        layer_aliases: dict[str, int] | None = None) -> EvalResult:
+    start = time.perf_counter()
+    opts = opts.validated()
+    cell = _resolve_cell(layout, cell if cell is not None else opts.cell)
+    target = resolve_target(layout, opts.to, layer_aliases)
+    result = EvalResult(expression=expression, target=target.label, threads=opts.threads,
+                        partition=opts.partition)
+    report = progress or (lambda message, fraction: None)
+    try:
+        if is_empty(expression):
+            writes = _empty_expression(layout, cell, target, opts, result)
+        else:
+            bound = bind(parse(expression), expression, layout, layer_aliases)
+            writes = _plan(layout, cell, bound, target, opts, result, report, selection)
+        report("writing", None)
+        if writes is not None:
+            result.layer_index = target.ensure(layout)
+            result.shapes_written = commit(layout, result.layer_index, writes)
+            result.cells_written = len({w.cell_index for w in writes})
+        else:
+            result.layer_index = -1 if target.index is None else target.index
+    except LayertoolsError:
+        raise
+    except RuntimeError as exc:  # KLayout's own errors, including its progress bar's cancel
+        text = str(exc)
+        if "cancel" in text.lower() or "break" in text.lower():
+            raise Cancelled("evaluation cancelled; the layout is unchanged") from None
+        raise EvaluationError(f"evaluation failed: {text}; the layout is unchanged") from None
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def _resolve_cell(layout: "db.Layout", cell) -> "db.Cell":
+    from ..layoutio import find_cell
+    if cell is None or isinstance(cell, str):
+        return find_cell(layout, cell)
+    if isinstance(cell, int):
+        return layout.cell(cell)
+    return cell
+
+
+# -- the three kinds of evaluation ---------------------------------------------------------------
+
+def _empty_expression(layout, cell, target: Target, opts: EvalOptions, result: EvalResult):
+    """Xic step 3: only create the layer, or rebuild an existing one in the chosen format."""
+    result.strategy = "none"
+    if target.index is None:
+        return []  # creates the layer, writes nothing
+    if opts.format == "default":
+        result.warnings.append("empty expression: nothing to do")
+        return None
+    region = db.Region(cell.shapes(target.index))
+    shaped = shape_region(region, opts.format, opts.join_max_poly_verts)
+    result.copied = True
+    return [CellWrite(cell.cell_index(), region=shaped, clear_cells=[cell.cell_index()])]
+
+
+def _plan(layout, cell, bound: BoundExpression, target: Target, opts: EvalOptions, result: EvalResult,
+          report: Progress, selection) -> list[CellWrite] | None:
+    depth = opts.depth_limit()
+    recursive = opts.recursive and depth != 0
+    cells = _cells_for(layout, cell, depth) if recursive else [cell]
+    if bound.is_copy:
+        result.copied = True
+        result.strategy = "copy"
+        return _copy(layout, cells, bound, target, opts, 0 if recursive else depth)
+    strategy, partition, threads = _strategy(layout, cell, bound, target, opts, result, recursive)
+    writes = []
+    for number, each in enumerate(cells):
+        if recursive:
+            report(f"cell {each.name} ({number + 1} of {len(cells)})", number / len(cells))
+        region, tiles, store = _evaluate_cell(layout, each, bound, 0 if recursive else depth, strategy,
+                                              partition, threads, opts.format, result, report, selection)
+        result.tiles += tiles
+        cut = strategy == "tiled"
+        if opts.merge and target.index is not None and not opts.fast:
+            existing = db.Region() if opts.clear else db.Region(each.shapes(target.index))
+            region = (existing + _flat(region)).merged()
+            cut = False
+        shaped = shape_region(region, opts.format, opts.join_max_poly_verts, cut=cut)
+        clear = [each.cell_index()] if opts.clear or opts.merge else []
+        if shaped.is_deep() and opts.clear:
+            clear += list(each.called_cells())
+        writes.append(CellWrite(each.cell_index(), region=shaped, clear_cells=clear, store=store))
+    return writes
+
+
+def _strategy(layout, cell, bound, target: Target, opts: EvalOptions, result: EvalResult, recursive: bool):
+    strategy, partition, threads = opts.strategy, opts.partition, opts.threads
+    if strategy == "auto":
+        target_below = target.index is not None and any(
+            not layout.cell(i).shapes(target.index).is_empty() for i in cell.called_cells())
+        choice = choose(layout, cell, bound, partition, threads, target_below)
+        strategy, partition, threads = choice.strategy, choice.partition, choice.threads
+        result.reason = choice.reason
+    if recursive and strategy == "deep":
+        strategy = "flat"
+        result.warnings.append("recursive mode reads each cell's own shapes: deep is not needed, flat was used")
+    if strategy == "tiled" and not bound.reads_layers:
+        strategy = "flat"
+        result.warnings.append("the expression reads no layers: evaluated once, flat")
+    result.strategy, result.partition, result.threads = strategy, partition, threads
+    return strategy, partition, threads
+
+
+def _evaluate_cell(layout, cell, bound: BoundExpression, depth, strategy: str, partition, threads: int,
+                   output_format: str, result: EvalResult, report: Progress, selection):
+    box = reference_box(layout, cell, bound)
+    reference = db.Region(box)
+    store = None
+    if strategy == "deep":
+        store = db.DeepShapeStore()
+        store.threads = threads
+    source = LayerSource(layout, cell, depth, store)
+    evaluator = RegionEvaluator(bound, source, reference, layout.dbu, selection,
+                                check=lambda: report("evaluating", None))
+    if strategy == "tiled" and not box.empty():
+        tile = partition if partition else max(box.width(), box.height()) * layout.dbu + 2 * bound.halo_um + 1
+        region, tiles = evaluate_tiled(bound, source, box, evaluator, tile, threads, output_format, report)
+    else:
+        report(f"evaluating ({strategy})", None)
+        region, tiles = evaluator.result(), 1
+    result.warnings.extend(w for w in evaluator.warnings if w not in result.warnings)
+    return region, tiles, store
+
+
+def _copy(layout, cells, bound: BoundExpression, target: Target, opts: EvalOptions, depth) -> list[CellWrite] | None:
+    """D17: a lone layer name copies objects unchanged (flattened to the depth), no clipping."""
+    ref: LayerRef = bound.tree
+    source_index = bound.layer_of[id(ref)]
+    source_cell_index = bound.cell_of.get(id(ref))
+    writes = []
+    for cell in cells:
+        source_cell = cell if source_cell_index is None else layout.cell(source_cell_index)
+        same_layer = target.index == source_index and source_cell.cell_index() == cell.cell_index()
+        if same_layer and opts.format == "default":
+            continue  # D9: To layer = the expression's lone layer: nothing to do
+        iterator = source_cell.begin_shapes_rec(source_index)
+        iterator.shape_flags = db.Shapes.SBoxes | db.Shapes.SPolygons | db.Shapes.SPaths
+        if depth is not None:
+            iterator.max_depth = 0 if same_layer else depth
+        clear = [cell.cell_index()] if (opts.clear or same_layer) else []
+        if opts.format == "default" and not opts.merge:
+            shapes = db.Shapes()
+            shapes.insert(iterator)
+            writes.append(CellWrite(cell.cell_index(), shapes=shapes, clear_cells=clear))
+            continue
+        region = db.Region()
+        region.insert(iterator)
+        if opts.merge and not same_layer and target.index is not None and not opts.clear:
+            region = db.Region(cell.shapes(target.index)) + region
+            clear = [cell.cell_index()]
+        if opts.format in ("hsplit", "vsplit"):
+            region.merged_semantics = opts.merge  # each object on its own unless merging (Xic)
+        shaped = shape_region(region, opts.format if opts.format != "default" else "joined",
+                              opts.join_max_poly_verts)
+        writes.append(CellWrite(cell.cell_index(), region=shaped, clear_cells=clear))
+    return writes or None
+
+
+def _cells_for(layout, cell, depth: int | None) -> list:
+    """Recursive mode: the cell and every distinct cell within ``depth`` levels, children first."""
+    levels = {cell.cell_index(): 0}
+    frontier = [cell.cell_index()]
+    while frontier:
+        nxt = []
+        for index in frontier:
+            if depth is not None and levels[index] >= depth:
+                continue
+            for child in layout.cell(index).each_child_cell():
+                if child not in levels:
+                    levels[child] = levels[index] + 1
+                    nxt.append(child)
+        frontier = nxt
+    ordered = [i for i in layout.each_cell_bottom_up() if i in levels and i != cell.cell_index()]
+    return [layout.cell(i) for i in ordered] + [cell]
+
+
+def _flat(region: "db.Region") -> "db.Region":
+    if region.is_deep():
+        flat = db.Region()
+        flat.insert(region)
+        return flat
+    return region
+
+
+__all__ = ["evaluate", "run"]

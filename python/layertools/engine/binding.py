@@ -1,0 +1,88 @@
+"""Binding a parsed expression to a layout: layers and cells found, halo and reference area known.
+
+After binding, evaluation cannot fail for lack of a layer or cell: every name was checked
+here, before the layout is touched (D10).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..compat import db
+from ..language.ast import Call, Instances, LayerRef, Node, children, walk
+from .layers import resolve_cell, resolve_layer
+
+#: Functions whose result depends on the whole picture: under tiling they are computed once,
+#: flat, and fed to the tiles as inputs (D6).
+GLOBAL_FUNCTIONS = frozenset({"extent", "filt", "manhattanize", "sqz", "geomCat"})
+
+
+@dataclass
+class BoundExpression:
+    text: str
+    tree: Node
+    layer_of: dict[int, int] = field(default_factory=dict)   # id(LayerRef) -> layer index
+    cell_of: dict[int, int] = field(default_factory=dict)    # id(LayerRef) -> cell index (lname.cellname)
+    halo_um: float = 0.0                                      # total growth of nested bloat/edges
+    constant_boxes: list = field(default_factory=list)       # DBox of every box()/zoid() (µm)
+
+    @property
+    def is_copy(self) -> bool:
+        """A lone layer name: objects are copied unchanged (D17)."""
+        return isinstance(self.tree, LayerRef)
+
+    @property
+    def layer_indexes(self) -> set[int]:
+        return set(self.layer_of.values())
+
+    @property
+    def referenced_cells(self) -> set[int]:
+        return set(self.cell_of.values())
+
+    @property
+    def reads_layers(self) -> bool:
+        return bool(self.layer_of) or any(isinstance(n, Instances) for n in walk(self.tree))
+
+    def is_global(self, node: Node) -> bool:
+        """True for a subtree that must see the whole picture (evaluated once, not per tile)."""
+        return isinstance(node, Call) and (node.name in GLOBAL_FUNCTIONS or
+                                           (node.name in ("geomAnd", "geomXor") and len(node.args) == 1))
+
+    def has_global(self) -> bool:
+        return any(self.is_global(n) for n in walk(self.tree))
+
+
+def bind(tree: Node, text: str, layout: "db.Layout", aliases: dict[str, int] | None = None) -> BoundExpression:
+    bound = BoundExpression(text=text, tree=tree)
+    for node in walk(tree):
+        if isinstance(node, LayerRef):
+            bound.layer_of[id(node)] = resolve_layer(layout, node, text, aliases)
+            if node.cell is not None:
+                bound.cell_of[id(node)] = resolve_cell(layout, node.cell, node.pos, text)
+        elif isinstance(node, Call) and node.name == "box":
+            l, b, r, t = node.constants
+            bound.constant_boxes.append(db.DBox(min(l, r), min(b, t), max(l, r), max(b, t)))
+        elif isinstance(node, Call) and node.name == "zoid":
+            xll, xlr, yl, xul, xur, yu = node.constants
+            xs = (xll, xlr, xul, xur)
+            bound.constant_boxes.append(db.DBox(min(xs), min(yl, yu), max(xs), max(yl, yu)))
+    bound.halo_um = halo(tree)
+    return bound
+
+
+def halo(node: Node) -> float:
+    """How far (µm) the result can reach beyond the data it reads: nested growth adds up (D6)."""
+    inner = max((halo(child) for child in children(node)), default=0.0)
+    if isinstance(node, Call) and node.name in ("bloat", "edges", "manhattanize"):
+        return abs(node.constants[0]) + inner
+    return inner
+
+
+def reference_box(layout: "db.Layout", cell: "db.Cell", bound: BoundExpression) -> "db.Box":
+    """The area of interest (D5): the cell's box, referenced cells' boxes and constant shapes' boxes."""
+    box = db.Box(cell.bbox())
+    for index in bound.referenced_cells:
+        box += layout.cell(index).bbox()
+    for dbox in bound.constant_boxes:
+        box += dbox.to_itype(layout.dbu)
+    return box

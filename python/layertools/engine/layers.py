@@ -1,0 +1,121 @@
+"""Finding layers and cells named in an expression or as the To layer (contract D4)."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+
+from ..compat import db
+from ..errors import CellNotFoundError, LayerNotFoundError, OptionError
+from ..language import LayerRef
+
+_LD = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
+_NAME_LD = re.compile(r"^\s*(\S+?)\s*\(?\s*(\d+)\s*/\s*(\d+)\s*\)?\s*$")
+
+
+def layer_label(layout: "db.Layout", index: int) -> str:
+    info = layout.get_info(index)
+    if info.layer >= 0 and info.name:
+        return f"{info.layer}/{info.datatype} ({info.name})"
+    if info.layer >= 0:
+        return f"{info.layer}/{info.datatype}"
+    return info.name or f"#{index}"
+
+
+def find_layer_by_ld(layout: "db.Layout", layer: int, datatype: int) -> int | None:
+    for index in layout.layer_indexes():
+        info = layout.get_info(index)
+        if info.layer == layer and info.datatype == datatype:
+            return index
+    return None
+
+
+def find_layers_by_name(layout: "db.Layout", name: str, aliases: dict[str, int] | None = None) -> list[int]:
+    lower = name.lower()
+    found = [i for i in layout.layer_indexes() if layout.get_info(i).name and
+             layout.get_info(i).name.lower() == lower]
+    if not found and aliases:
+        found = sorted({index for alias, index in aliases.items() if alias.lower() == lower})
+    return found
+
+
+def resolve_layer(layout: "db.Layout", ref: LayerRef, text: str,
+                  aliases: dict[str, int] | None = None) -> int:
+    """The layer index a reference names, or LayerNotFoundError pointing at the reference."""
+    if ref.form == "name":
+        found = find_layers_by_name(layout, ref.layer, aliases)
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            labels = ", ".join(layer_label(layout, i) for i in found)
+            raise LayerNotFoundError(f"layer name {ref.layer!r} is ambiguous: {labels}", ref.pos, text)
+        if ref.ld is None:
+            raise LayerNotFoundError(_unknown_layer_message(layout, ref.layer, aliases), ref.pos, text)
+    index = find_layer_by_ld(layout, *ref.ld) if ref.ld else None
+    if index is None:
+        message = _unknown_layer_message(layout, ref.text or ref.layer, aliases)
+        if ref.form == "hex":
+            message += (f" ({ref.text} is read as GDS layer {ref.ld[0]}/{ref.ld[1]}, Xic's 4/8-hex-digit "
+                        f"rule; for the number write {ref.text.rstrip('.')}.0)")
+        raise LayerNotFoundError(message, ref.pos, text)
+    return index
+
+
+def resolve_cell(layout: "db.Layout", name: str, pos: int, text: str) -> int:
+    if layout.has_cell(name):
+        return layout.cell(name).cell_index()
+    names = [layout.cell(i).name for i in range(layout.cells())]
+    close = difflib.get_close_matches(name, names, n=3)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    raise CellNotFoundError(f"unknown cell {name!r}{hint}", pos, text)
+
+
+def _unknown_layer_message(layout: "db.Layout", name: str, aliases: dict[str, int] | None) -> str:
+    labels = [layer_label(layout, i) for i in sorted(layout.layer_indexes(),
+                                                     key=lambda i: (layout.get_info(i).layer,
+                                                                    layout.get_info(i).datatype))]
+    shown = ", ".join(labels[:40]) + (f", ... ({len(labels)} layers)" if len(labels) > 40 else "")
+    return f"unknown layer {name!r}; the layout has {shown or 'no layers'}"
+
+
+@dataclass
+class Target:
+    """The To layer: an existing layer index, or the LayerInfo to create when writing."""
+
+    info: "db.LayerInfo"
+    index: int | None
+    label: str
+
+    def ensure(self, layout: "db.Layout") -> int:
+        if self.index is None:
+            self.index = layout.insert_layer(self.info)
+        return self.index
+
+
+def resolve_target(layout: "db.Layout", spec: str, aliases: dict[str, int] | None = None) -> Target:
+    """Parse a To layer: ``L/D``, ``name``, ``name L/D`` or ``name (L/D)``; find it or plan its creation."""
+    text = (spec or "").strip()
+    if not text:
+        raise OptionError("no target layer given (the To layer is empty)")
+    ld = _LD.match(text)
+    if ld:
+        layer, datatype = int(ld.group(1)), int(ld.group(2))
+        index = find_layer_by_ld(layout, layer, datatype)
+        info = db.LayerInfo(layer, datatype)
+        return Target(info if index is None else layout.get_info(index), index, f"{layer}/{datatype}")
+    named = _NAME_LD.match(text)
+    if named:
+        name, layer, datatype = named.group(1), int(named.group(2)), int(named.group(3))
+        index = find_layer_by_ld(layout, layer, datatype)
+        return Target(db.LayerInfo(layer, datatype, name) if index is None else layout.get_info(index),
+                      index, f"{name} ({layer}/{datatype})")
+    if len(text.split()) > 1 or any(ch in text for ch in "()&|^!~+*-/,="):
+        raise OptionError(f"target layer {spec!r} is not a layer: write L/D, a name, or 'name L/D'")
+    found = find_layers_by_name(layout, text, aliases)
+    if len(found) > 1:
+        labels = ", ".join(layer_label(layout, i) for i in found)
+        raise OptionError(f"target layer name {text!r} is ambiguous: {labels}")
+    if found:
+        return Target(layout.get_info(found[0]), found[0], text)
+    return Target(db.LayerInfo(text), None, text)

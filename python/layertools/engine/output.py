@@ -1,0 +1,87 @@
+"""Shaping results into Xic's object formats and writing them into the layout (D7, D8, D10).
+
+Writing is the last step of an evaluation: everything before it only reads the layout.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..compat import db
+
+#: Up to this many result polygons, rectangles are stored as boxes (as Xic does); beyond it the
+#: per-object conversion would cost seconds of Python, and a GDS file holds the same geometry.
+BOX_CONVERSION_LIMIT = 50_000
+
+_DECOMPOSITION = {"hsplit": "TD_htrapezoids", "vsplit": "TD_vtrapezoids"}
+
+
+@dataclass
+class CellWrite:
+    """What goes into one cell: a region (flat or deep) or ready-made shapes (the copy path)."""
+
+    cell_index: int
+    region: "db.Region | None" = None
+    shapes: "db.Shapes | None" = None
+    clear_cells: list[int] = field(default_factory=list)  # cells whose To layer is emptied first
+    store: object = None  # the DeepShapeStore a deep region lives in: it must outlive the region
+
+
+def shape_region(region: "db.Region", output_format: str, max_vertices: int, cut: bool = False) -> "db.Region":
+    """The result as Joined polygons (broken above ``max_vertices``) or as split trapezoids.
+
+    ``cut``: the region holds per-tile pieces that must stay apart (objects cut at grid lines).
+    """
+    if output_format in _DECOMPOSITION:
+        if cut:
+            return region  # decomposed inside the tiles already
+        mode = getattr(db.Polygon, _DECOMPOSITION[output_format])
+        return region.decompose_trapezoids_to_region(mode)
+    shaped = region if cut or region.is_deep() else region.merged()
+    if max_vertices > 0:
+        shaped = shaped.dup() if shaped is region else shaped
+        shaped.merged_semantics = False
+        if not shaped.is_deep():
+            shaped.break_(max_vertices, 0.0)
+    return shaped
+
+
+def insert_region(shapes: "db.Shapes", region: "db.Region") -> int:
+    """Insert polygons, rectangles as boxes when the result is small enough; returns the count."""
+    count = region.count()
+    if count <= BOX_CONVERSION_LIMIT:
+        for polygon in region.each():
+            if polygon.is_box():
+                shapes.insert(polygon.bbox())
+            else:
+                shapes.insert(polygon)
+    else:
+        shapes.insert(region)
+    return count
+
+
+def commit(layout: "db.Layout", layer_index: int, writes: list[CellWrite]) -> int:
+    """Clear and write; returns the number of shapes written (hierarchical count for deep results)."""
+    for write in writes:
+        for cell_index in write.clear_cells:
+            layout.cell(cell_index).shapes(layer_index).clear()
+    written = 0
+    for write in writes:
+        cell = layout.cell(write.cell_index)
+        if write.shapes is not None:
+            cell.shapes(layer_index).insert(write.shapes)
+            written += write.shapes.size()
+        elif write.region is not None and write.region.is_deep():
+            before = _hier_size(layout, cell, layer_index)
+            write.region.insert_into(layout, write.cell_index, layer_index)
+            written += _hier_size(layout, cell, layer_index) - before
+        elif write.region is not None:
+            written += insert_region(cell.shapes(layer_index), write.region)
+    return written
+
+
+def _hier_size(layout: "db.Layout", cell: "db.Cell", layer_index: int) -> int:
+    total = cell.shapes(layer_index).size()
+    for index in cell.called_cells():
+        total += layout.cell(index).shapes(layer_index).size()
+    return total

@@ -1,0 +1,334 @@
+"""Evaluating a bound expression with KLayout Regions: flat, or hierarchical on one DeepShapeStore.
+
+Values are floats (scalars) or Regions.  A scalar that meets geometry becomes the whole
+reference area when non-zero and nothing when zero (D2).  ``geomCat`` yields ``Pieces`` (the
+merged arguments kept apart) so that one-argument ``geomAnd``/``geomXor`` can count coverage.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Union
+
+from ..compat import db
+from ..errors import EvaluationError
+from ..language.ast import Binary, Call, Instances, LayerRef, Node, Number, Unary
+from .binding import BoundExpression
+
+
+@dataclass
+class Pieces:
+    """geomCat's result: the pieces of several arguments, overlaps kept."""
+
+    regions: list
+
+    def union(self) -> "db.Region":
+        out = db.Region()
+        for region in self.regions:
+            out += region
+        return out.merged()
+
+
+Value = Union[float, "db.Region", Pieces]
+
+
+class LayerSource:
+    """Where layer reads come from: the evaluated cell's hierarchy (flat or deep), or a selection."""
+
+    def __init__(self, layout: "db.Layout", cell: "db.Cell", depth: int | None,
+                 store: "db.DeepShapeStore | None" = None):
+        self.layout = layout
+        self.cell = cell
+        self.depth = depth
+        self.store = store
+        self._cache: dict[tuple[int, int], "db.Region"] = {}
+
+    def layer(self, layer_index: int, cell_index: int | None) -> "db.Region":
+        cell = self.cell if cell_index is None else self.layout.cell(cell_index)
+        key = (layer_index, cell.cell_index())
+        if key not in self._cache:
+            self._cache[key] = self._read(cell, layer_index, deep=(cell_index is None))
+        return self._cache[key]
+
+    def _read(self, cell: "db.Cell", layer_index: int, deep: bool) -> "db.Region":
+        iterator = cell.begin_shapes_rec(layer_index)
+        if self.depth is not None:
+            iterator.max_depth = self.depth
+        if self.store is not None and deep:
+            return db.Region(iterator, self.store)
+        if self.depth is None:
+            return db.Region(iterator)  # reads lazily from the layout, no flat copy
+        # With max_depth, Region(iterator).count() is wrong in KLayout (notes §3): copy instead.
+        region = db.Region()
+        region.insert(iterator)
+        return region
+
+    def instances(self) -> "db.Region":
+        """$$: one box per instance placed directly in the cell; an array gives its whole box (D15)."""
+        region = db.Region()
+        for inst in self.cell.each_inst():
+            region.insert(inst.bbox())
+        return region
+
+
+class SelectionSource(LayerSource):
+    """Layer reads for ``sqz``: only the selected shapes of each layer."""
+
+    def __init__(self, base: LayerSource, selection: dict[int, "db.Region"] | None):
+        super().__init__(base.layout, base.cell, base.depth)
+        self.selection = selection or {}
+
+    def layer(self, layer_index: int, cell_index: int | None) -> "db.Region":
+        region = self.selection.get(layer_index)
+        return region.dup() if region is not None else db.Region()
+
+
+class RegionEvaluator:
+    """Evaluates a bound tree to a Region over the reference area ``reference``."""
+
+    def __init__(self, bound: BoundExpression, source: LayerSource, reference: "db.Region",
+                 dbu: float, selection: dict[int, "db.Region"] | None = None,
+                 check: Callable[[], None] | None = None):
+        self.bound = bound
+        self.source = source
+        self.reference = reference
+        self.dbu = dbu
+        self.selection = selection
+        self.check = check or (lambda: None)
+        self.warnings: list[str] = []
+
+    def result(self) -> "db.Region":
+        return self.geometry(self.value(self.bound.tree))
+
+    # -- conversions ---------------------------------------------------------------------------
+    def geometry(self, value: Value) -> "db.Region":
+        if isinstance(value, Pieces):
+            return value.union()
+        if isinstance(value, float):
+            return self.reference.dup() if _truthy(value) else db.Region()
+        return value
+
+    def dbu_of(self, microns: float) -> int:
+        return int(round(microns / self.dbu))
+
+    # -- nodes -------------------------------------------------------------------------------------
+    def value(self, node: Node) -> Value:
+        self.check()
+        if isinstance(node, Number):
+            return float(node.value)
+        if isinstance(node, LayerRef):
+            return self.source.layer(self.bound.layer_of[id(node)], self.bound.cell_of.get(id(node)))
+        if isinstance(node, Instances):
+            return self.source.instances()
+        if isinstance(node, Unary):
+            operand = self.value(node.operand)
+            if isinstance(operand, float):  # folded by the parser, kept for completeness
+                return -operand if node.op == "-" else (0.0 if _truthy(operand) else 1.0)
+            return self.reference.dup() - self.geometry(operand)
+        if isinstance(node, Binary):
+            return self.binary(node.op, self.value(node.left), self.value(node.right))
+        if isinstance(node, Call):
+            return self.call(node)
+        raise EvaluationError(f"cannot evaluate {node!r}")
+
+    def binary(self, op: str, left: Value, right: Value) -> Value:
+        if isinstance(left, float) and isinstance(right, float):
+            raise EvaluationError("internal: unfolded scalar operation")
+        # Cheap identities first: they avoid whole-layer booleans against the reference box.
+        if isinstance(left, float) or isinstance(right, float):
+            scalar, other, scalar_left = (left, right, True) if isinstance(left, float) else (right, left, False)
+            shortcut = _scalar_identity(op, _truthy(scalar), scalar_left)
+            if shortcut == "other":
+                return self.geometry(other)
+            if shortcut == "empty":
+                return db.Region()
+        a, b = self.geometry(left), self.geometry(right)
+        if op in ("&", "*"):
+            return a & b
+        if op in ("|", "+"):
+            return a | b
+        if op == "-":
+            return a - b
+        if op == "^":
+            return a ^ b
+        raise EvaluationError(f"unknown operator {op}")
+
+    def call(self, node: Call) -> Value:
+        name, args = node.name, node.args
+        if name == "bloat":
+            return self.bloat(node)
+        if name == "edges":
+            return self.edges(node)
+        if name == "extent":
+            region = self.geometry(self.value(args[0]))
+            return db.Region() if region.is_empty() else db.Region(region.bbox())
+        if name == "box":
+            l, b, r, t = node.constants
+            return db.Region(db.DBox(min(l, r), min(b, t), max(l, r), max(b, t)).to_itype(self.dbu))
+        if name == "zoid":
+            return db.Region(_zoid_polygon(node.constants, self.dbu))
+        if name == "geomOr":
+            out = db.Region()
+            for arg in args:
+                out += self.geometry(self.value(arg))
+            return out.merged()
+        if name in ("geomAnd", "geomXor") and len(args) == 1:
+            return self.coverage(name, self.value(args[0]))
+        if name == "geomAnd":
+            return self.binary("&", self.value(args[0]), self.value(args[1]))
+        if name == "geomXor":
+            return self.binary("^", self.value(args[0]), self.value(args[1]))
+        if name == "geomAndNot":
+            return self.binary("-", self.value(args[0]), self.value(args[1]))
+        if name == "geomNot":
+            return self.reference.dup() - self.geometry(self.value(args[0]))
+        if name == "geomCat":
+            return Pieces([self.geometry(self.value(arg)).merged() for arg in args])
+        if name == "filt":
+            groups = self.geometry(self.value(args[0])).merged()
+            mask = self.geometry(self.value(args[1]))
+            # whole groups whose overlap with the mask has area (touching alone is not enough)
+            return db.Region() if mask.is_empty() else groups.overlapping(mask)
+        if name == "sqz":
+            inner = RegionEvaluator(self.bound, SelectionSource(self.source, self.selection),
+                                    self.reference, self.dbu, self.selection, self.check)
+            return inner.geometry(inner.value(args[0]))
+        if name == "noop":
+            return self.value(args[0])
+        if name == "manhattanize":
+            return self.manhattanize(node)
+        raise EvaluationError(f"function {name} is not implemented")
+
+    def coverage(self, name: str, value: Value) -> "db.Region":
+        """One-argument geomAnd (covered twice or more) / geomXor (covered exactly once)."""
+        if not isinstance(value, Pieces):
+            region = self.geometry(value)
+            return db.Region() if name == "geomAnd" else region.merged()
+        pieces = value.regions
+        twice = db.Region()
+        for i, first in enumerate(pieces):  # pairwise overlaps: few pieces, exact in every version
+            for second in pieces[i + 1:]:
+                twice += first & second
+        twice = twice.merged()
+        if name == "geomAnd":
+            return twice
+        return value.union() - twice
+
+    def bloat(self, node: Call) -> "db.Region":
+        d, mode = node.constants[0], int(node.constants[1])
+        region = self.geometry(self.value(node.args[1]))
+        if mode & 0x8:
+            return self._edge_band(region, d)
+        known = 0x3 | 0x8
+        if mode & ~known:
+            self.warnings.append(f"bloat mode bits {mode & ~known:#x} are ignored (D13)")
+        if d == 0:
+            return region
+        dist = self.dbu_of(d)
+        if (mode & 0x3) == 2:
+            return region.sized(dist, dist, 1)   # cut corners (Xic's help for mode 2; facets differ)
+        return region.sized(dist, dist, 2)       # square corners on Manhattan data
+
+    def edges(self, node: Call) -> "db.Region":
+        d, mode = node.constants[0], int(node.constants[1])
+        region = self.geometry(self.value(node.args[1]))
+        dist = abs(self.dbu_of(d))
+        if dist == 0:
+            return db.Region()
+        if mode <= 3:
+            return self._edge_band(region, d)
+        if mode == 4:
+            return region.sized(dist, dist, 2) - region
+        if mode == 5:
+            return _edge_polygons(region.merged().edges(), dist)
+        pieces = region.decompose_trapezoids_to_region()
+        pieces.merged_semantics = False
+        return _edge_polygons(pieces.edges(), dist)
+
+    def _edge_band(self, region: "db.Region", d: float) -> "db.Region":
+        dist = abs(self.dbu_of(d))
+        return region.sized(dist, dist, 2) - region.sized(-dist, -dist, 2)
+
+    def manhattanize(self, node: Call) -> "db.Region":
+        d, mode = node.constants[0], int(node.constants[1])
+        region = self.geometry(self.value(node.args[1]))
+        return manhattanize(region, self.dbu_of(abs(d)), inner=(mode == 0))
+
+
+def _truthy(value: float) -> bool:
+    return abs(value) >= 1e-37
+
+
+def _scalar_identity(op: str, true: bool, scalar_left: bool) -> str | None:
+    """What ``scalar op region`` reduces to without a boolean: 'other', 'empty' or None (compute)."""
+    if op in ("&", "*"):
+        return "other" if true else "empty"
+    if op in ("|", "+"):
+        return None if true else "other"
+    if op == "-":
+        if scalar_left:
+            return None if true else "empty"
+        return "empty" if true else "other"
+    if op == "^":
+        return None if true else "other"
+    return None
+
+
+def _edge_polygons(edges: "db.Edges", dist: int) -> "db.Region":
+    """A band ±dist around each edge, ends extended by dist (a wire along the outline)."""
+    return edges.extended(dist, dist, dist, dist, True).merged() if hasattr(edges, "extended") else db.Region()
+
+
+def _zoid_polygon(constants: list[float], dbu: float) -> "db.Polygon":
+    xll, xlr, yl, xul, xur, yu = constants
+    if yu < yl:
+        xll, xlr, yl, xul, xur, yu = xul, xur, yu, xll, xlr, yl
+    if xlr < xll:
+        xll, xlr = xlr, xll
+    points = [db.DPoint(xll, yl), db.DPoint(xlr, yl), db.DPoint(xur, yu), db.DPoint(xul, yu)]
+    return db.DPolygon(points).to_itype(dbu)
+
+
+def manhattanize(region: "db.Region", step: int, inner: bool) -> "db.Region":
+    """Rectangles approximating ``region``: strips ``step`` high; inner keeps only rectangles fully
+    inside and at least step x step (Xic mode 0); otherwise x is snapped to the step grid."""
+    out = db.Region()
+    if step <= 0:
+        return region.merged()
+    for trap in region.merged().decompose_trapezoids(db.Polygon.TD_htrapezoids):
+        box = trap.bbox()
+        if trap.is_box():
+            out.insert(box)
+            continue
+        points = list(trap.each_point_hull())
+        y0, y1 = box.bottom, box.top
+        y = y0
+        while y < y1:
+            top = min(y + step, y1)
+            left_a, right_a = _span_at(points, y)
+            left_b, right_b = _span_at(points, top)
+            if inner:
+                left, right = max(left_a, left_b), min(right_a, right_b)
+                if right - left >= step and top - y >= step:
+                    out.insert(db.Box(int(math.ceil(left)), y, int(math.floor(right)), top))
+            else:
+                left = int(round(min(left_a, left_b) / step) * step)
+                right = int(round(max(right_a, right_b) / step) * step)
+                if right > left:
+                    out.insert(db.Box(left, y, right, top))
+            y = top
+    return out.merged()
+
+
+def _span_at(points: list, y: float) -> tuple[float, float]:
+    """The x extent of a convex trapezoid (given by its hull points) on the horizontal line at y."""
+    xs = []
+    count = len(points)
+    for i in range(count):
+        a, b = points[i], points[(i + 1) % count]
+        if (a.y - y) * (b.y - y) <= 0 and a.y != b.y:
+            xs.append(a.x + (b.x - a.x) * (y - a.y) / (b.y - a.y))
+        elif a.y == y:
+            xs.append(a.x)
+    return (min(xs), max(xs)) if xs else (0.0, 0.0)

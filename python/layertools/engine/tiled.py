@@ -1,0 +1,204 @@
+"""Partitioned evaluation on KLayout's TilingProcessor (D6).
+
+The expression is compiled into one tile script (KLayout's expression language, run in C++ by
+the worker threads: no Python per tile).  Subtrees that need the whole picture are evaluated
+once beforehand and fed in as inputs.  The grid is anchored at the reference area's lower-left
+corner; the tile border is the expression's total halo, so results do not depend on the
+partition size or the thread count.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ..compat import db
+from ..language.ast import Binary, Call, Instances, LayerRef, Node, Number, Unary
+from .binding import BoundExpression
+from .regions import LayerSource, RegionEvaluator, _scalar_identity, _truthy
+
+# Functions the tile script expresses directly (everything else is computed once, flat).
+_LOCAL_CALLS = {"bloat", "geomOr", "geomAndNot", "geomNot", "noop"}
+
+
+@dataclass
+class TileScript:
+    """The compiled script and the inputs it names."""
+
+    statements: list[str] = field(default_factory=list)
+    result: str = "none"
+    layer_inputs: dict[tuple[int, int | None], str] = field(default_factory=dict)
+    region_inputs: dict[str, "db.Region"] = field(default_factory=dict)
+    counter: int = 0
+
+    def temp(self, expression: str) -> str:
+        self.counter += 1
+        name = f"t{self.counter}"
+        self.statements.append(f"var {name} = {expression}")
+        return name
+
+
+@dataclass
+class TilingPlan:
+    tile_um: float
+    origin: tuple[float, float]
+    frame: "db.DBox"
+    nx: int
+    ny: int
+    border_um: float
+
+    @property
+    def tiles(self) -> int:
+        return self.nx * self.ny
+
+
+def plan_tiles(reference: "db.Box", dbu: float, tile_um: float, halo_um: float) -> TilingPlan:
+    inner = reference.to_dtype(dbu)
+    outer = inner.enlarged(halo_um, halo_um) if halo_um > 0 else db.DBox(inner)
+    steps_out = math.ceil(halo_um / tile_um) if halo_um > 0 else 0
+    origin = (inner.left - steps_out * tile_um, inner.bottom - steps_out * tile_um)
+    nx = max(1, math.ceil((outer.right - origin[0]) / tile_um - 1e-9))
+    ny = max(1, math.ceil((outer.top - origin[1]) / tile_um - 1e-9))
+    return TilingPlan(tile_um, origin, outer, nx, ny, halo_um)
+
+
+class TileCompiler:
+    """Turns a bound tree into tile-script statements; global subtrees become precomputed inputs."""
+
+    def __init__(self, bound: BoundExpression, flat: RegionEvaluator, border_dbu: int):
+        self.bound = bound
+        self.flat = flat
+        self.script = TileScript()
+        self.border_dbu = border_dbu
+
+    def compile(self) -> TileScript:
+        ref = "(_tile.sized(%d) & aoi)" % self.border_dbu if self.border_dbu else "(_tile & aoi)"
+        self.script.statements.append(f"var ref = {ref}")
+        self.script.statements.append("var none = Region.new")
+        self.script.result = self.node(self.bound.tree)
+        return self.script
+
+    def node(self, node: Node) -> str:
+        if isinstance(node, Number):
+            return "ref" if _truthy(node.value) else "none"
+        if isinstance(node, LayerRef):
+            key = (self.bound.layer_of[id(node)], self.bound.cell_of.get(id(node)))
+            if key not in self.script.layer_inputs:
+                self.script.layer_inputs[key] = f"in{len(self.script.layer_inputs)}"
+            return self.script.layer_inputs[key]
+        if isinstance(node, Unary):
+            return self.script.temp(f"ref - {self.node(node.operand)}")
+        if isinstance(node, Binary):
+            return self.binary(node.op, node.left, node.right)
+        if isinstance(node, Call) and self.is_local(node):
+            return self.call(node)
+        return self.precomputed(node)
+
+    def binary(self, op: str, left: Node, right: Node) -> str:
+        for scalar, other, scalar_left in ((left, right, True), (right, left, False)):
+            if isinstance(scalar, Number):
+                shortcut = _scalar_identity(op, _truthy(scalar.value), scalar_left)
+                if shortcut == "other":
+                    return self.node(other)
+                if shortcut == "empty":
+                    return "none"
+        symbol = {"&": "&", "*": "&", "|": "|", "+": "|", "-": "-", "^": "^"}[op]
+        return self.script.temp(f"{self.node(left)} {symbol} {self.node(right)}")
+
+    def is_local(self, node: Call) -> bool:
+        if node.name in _LOCAL_CALLS:
+            return node.name != "bloat" or not (int(node.constants[1]) & 0x8)
+        if node.name == "edges":
+            return int(node.constants[1]) <= 4
+        return node.name in ("geomAnd", "geomXor") and len(node.args) == 2
+
+    def call(self, node: Call) -> str:
+        name, args = node.name, node.args
+        if name == "bloat":
+            dist = self.flat.dbu_of(node.constants[0])
+            inner = self.node(args[1])
+            if dist == 0:
+                return inner
+            mode = 1 if (int(node.constants[1]) & 0x3) == 2 else 2
+            return self.script.temp(f"{inner}.sized({dist}, {dist}, {mode})")
+        if name == "edges":
+            dist = abs(self.flat.dbu_of(node.constants[0]))
+            inner = self.node(args[1])
+            if dist == 0:
+                return "none"
+            if int(node.constants[1]) == 4:
+                return self.script.temp(f"{inner}.sized({dist}, {dist}, 2) - {inner}")
+            return self.script.temp(f"{inner}.sized({dist}, {dist}, 2) - {inner}.sized({-dist}, {-dist}, 2)")
+        if name == "geomOr":
+            return self.script.temp(" | ".join(self.node(arg) for arg in args))
+        if name == "geomAnd":
+            return self.binary("&", args[0], args[1])
+        if name == "geomXor":
+            return self.binary("^", args[0], args[1])
+        if name == "geomAndNot":
+            return self.binary("-", args[0], args[1])
+        if name == "geomNot":
+            return self.script.temp(f"ref - {self.node(args[0])}")
+        return self.node(args[0])  # noop
+
+    def precomputed(self, node: Node) -> str:
+        name = f"pre{len(self.script.region_inputs)}"
+        self.script.region_inputs[name] = self.flat.geometry(self.flat.value(node))
+        return name
+
+
+def evaluate_tiled(bound: BoundExpression, source: LayerSource, reference_box: "db.Box",
+                   flat: RegionEvaluator, tile_um: float, threads: int, output_format: str,
+                   progress: Callable[[str, float | None], None] | None = None) -> tuple["db.Region", int]:
+    """Evaluate on tiles; returns the clipped, per-tile result Region and the number of tiles."""
+    layout, dbu = source.layout, source.layout.dbu
+    plan = plan_tiles(reference_box, dbu, tile_um, bound.halo_um)
+    border_dbu = int(math.ceil(bound.halo_um / dbu - 1e-9))
+    script = TileCompiler(bound, flat, border_dbu).compile()
+    decompose = {"hsplit": 1, "vsplit": 2}.get(output_format)
+    result = script.result if decompose is None else f"{script.result}.decompose_trapezoids_to_region({decompose})"
+    text = "; ".join(script.statements + [f"_output(o, {result})"])
+    aoi = db.Region(reference_box)
+    output = db.Region()
+    # Bands of tile rows: each band is one TilingProcessor run, so that progress can be shown and a
+    # cancel honoured between bands without Python in the tiles.
+    bands = _bands(plan, threads)
+    for number, (row0, row1) in enumerate(bands):
+        if progress is not None:
+            progress(f"tiles: rows {row0 + 1}-{row1} of {plan.ny}", number / len(bands))
+        processor = db.TilingProcessor()
+        processor.dbu = dbu
+        processor.tile_size(plan.tile_um, plan.tile_um)
+        processor.tile_origin(plan.origin[0], plan.origin[1] + row0 * plan.tile_um)
+        band_bottom = plan.origin[1] + row0 * plan.tile_um
+        band_top = plan.origin[1] + row1 * plan.tile_um
+        processor.frame = db.DBox(plan.frame.left, max(plan.frame.bottom, band_bottom),
+                                  plan.frame.right, min(plan.frame.top, band_top))
+        if plan.border_um > 0:
+            processor.tile_border(plan.border_um, plan.border_um)
+        processor.threads = threads
+        for (layer_index, cell_index), name in script.layer_inputs.items():
+            cell = source.cell if cell_index is None else layout.cell(cell_index)
+            iterator = cell.begin_shapes_rec(layer_index)
+            if source.depth is not None and cell_index is None:
+                iterator.max_depth = source.depth
+            processor.input(name, iterator)
+        for name, region in script.region_inputs.items():
+            processor.input(name, region)
+        processor.input("aoi", aoi)
+        processor.output("o", output)
+        processor.queue(text)
+        processor.execute("layertools: evaluating tiles")
+    if progress is not None:
+        progress("tiles done", 1.0)
+    return output, plan.tiles
+
+
+def _bands(plan: TilingPlan, threads: int) -> list[tuple[int, int]]:
+    """Row ranges: about 20 bands, each wide enough to keep every worker busy."""
+    per_band = max(1, math.ceil(plan.ny / 20))
+    min_tiles = 4 * max(1, threads)
+    while per_band < plan.ny and per_band * plan.nx < min_tiles:
+        per_band += 1
+    return [(row, min(row + per_band, plan.ny)) for row in range(0, plan.ny, per_band)]

@@ -11,7 +11,7 @@ from ..compat import db
 
 #: Up to this many result polygons, rectangles are stored as boxes (as Xic does); beyond it the
 #: per-object conversion would cost seconds of Python, and a GDS file holds the same geometry.
-BOX_CONVERSION_LIMIT = 50_000
+BOX_CONVERSION_LIMIT = 2_000
 
 _DECOMPOSITION = {"hsplit": "TD_htrapezoids", "vsplit": "TD_vtrapezoids"}
 

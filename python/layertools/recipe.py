@@ -1,0 +1,904 @@
+"""Recipes: recorded evaluations that can be saved, checked and replayed (contract §5, issue 5).
+
+A recipe is a YAML file::
+
+    layertools: 1
+    steps:
+      - expression: "68/20 & 69/20"
+        to: "100/0"
+        depth: all          # every other key of EvalOptions; omitted keys take their defaults
+
+This module reads and writes that format (strictly: unknown keys, wrong types, duplicate keys and
+bad expressions are errors that name the step and the key), replays a recipe on a layout (all
+steps or nothing), runs ``layertools replay`` and the batch entry, and turns a recipe into a
+KLayout macro (``.lym``) that replays it in the application or in ``klayout -b``.
+
+Nothing here imports Qt; the application-only parts (``replay_in_view``, the macro's interactive
+path) import ``pya`` when they run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence, TextIO
+from xml.sax.saxutils import escape as _xml_escape
+
+from ._version import __version__
+from .checkpoint import LayoutCheckpoint
+from .errors import (Cancelled, CellNotFoundError, ExpressionError, LayertoolsError,
+                     MissingDependencyError, OptionError)
+from .options import (FORMATS, STRATEGIES, EvalOptions, EvalResult, normalize_depth,
+                      normalize_partition)
+
+RECIPE_VERSION = 1
+#: The top-level keys of a recipe file.
+TOP_KEYS = ("layertools", "steps")
+#: The keys of one step, in the order they are written: the expression, then EvalOptions' fields.
+STEP_KEYS = ("expression",) + tuple(f.name for f in dataclasses.fields(EvalOptions))
+#: Keys written only when they differ from the default (they are not in the contract's example).
+_OPTIONAL_KEYS = ("join_max_poly_verts",)
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+Progress = Callable[[str, "float | None"], None]
+
+
+# --------------------------------------------------------------------------------------------
+# Errors
+
+class RecipeError(LayertoolsError):
+    """A recipe that cannot be read or replayed.  ``step`` is 1-based; ``key`` is the step's key."""
+
+    def __init__(self, message: str, *, source: str | None = None, step: int | None = None,
+                 key: str | None = None, line: int | None = None, caret: str | None = None):
+        self.message = message
+        self.source = source
+        self.step = step
+        self.key = key
+        self.line = line
+        #: the expression with a caret under the offending position, for expression errors
+        self.caret = caret
+        super().__init__(self._text())
+
+    def _text(self) -> str:
+        where = []
+        if self.source:
+            where.append(self.source + (f", line {self.line}" if self.line else ""))
+        elif self.line:
+            where.append(f"line {self.line}")
+        what = []
+        if self.step is not None:
+            what.append(f"step {self.step}")
+        if self.key is not None:
+            what.append(f"key '{self.key}'")
+        prefix = ": ".join(filter(None, [", ".join(where) if where else "", ", ".join(what)]))
+        return f"{prefix}: {self.message}" if prefix else self.message
+
+
+class ReplayError(RecipeError):
+    """A step failed during replay; the layout is as it was before the replay.
+
+    ``cause`` is the original error (an ExpressionError for an unknown layer, an EvaluationError, ...).
+    """
+
+    def __init__(self, message: str, *, cause: BaseException | None = None, **where: Any):
+        self.cause = cause
+        super().__init__(message, **where)
+
+
+# --------------------------------------------------------------------------------------------
+# The recipe
+
+@dataclass
+class Step:
+    """One recorded evaluation: the expression and every option it ran with."""
+
+    expression: str
+    options: EvalOptions = field(default_factory=EvalOptions)
+
+    def evaluate_kwargs(self) -> dict[str, Any]:
+        """The keyword arguments of ``layertools.evaluate`` besides layout, cell, expression and to."""
+        values = dataclasses.asdict(self.options)
+        values.pop("to")
+        values.pop("cell")
+        return values
+
+    def describe(self) -> str:
+        return f"{self.expression} -> {self.options.to}"
+
+
+@dataclass
+class Recipe:
+    """An ordered list of steps; ``version`` is the file format's (``layertools: 1``)."""
+
+    steps: list[Step] = field(default_factory=list)
+    version: int = RECIPE_VERSION
+
+
+def step_from_evaluation(expression: str, options: EvalOptions) -> Step:
+    """A Step for an evaluation that has just succeeded (the panel's recorder uses this)."""
+    return Step(expression=expression, options=dataclasses.replace(options).validated())
+
+
+# --------------------------------------------------------------------------------------------
+# Reading
+
+def _yaml():
+    try:
+        import yaml  # type: ignore[import-untyped]
+    except ImportError:
+        raise MissingDependencyError(
+            "reading and writing recipes needs PyYAML, which is not installed for this Python "
+            f"({sys.executable or 'embedded'}): install it with 'pip install pyyaml', or inside "
+            "the KLayout application on Debian/Ubuntu with 'apt install python3-yaml'") from None
+    return yaml
+
+
+class _Mapping(dict):
+    """A YAML mapping that remembers the line of each key (for error messages)."""
+
+    line: int | None = None
+    key_lines: dict
+    duplicates: list   # (key, line, line of the first occurrence)
+
+
+class _Sequence(list):
+    """A YAML list that remembers the line of each item."""
+
+    item_lines: list
+
+
+def _loader_class(yaml):
+    class RecipeLoader(yaml.SafeLoader):
+        pass
+
+    def construct_mapping(loader, node):
+        loader.flatten_mapping(node)
+        mapping = _Mapping()
+        mapping.line = node.start_mark.line + 1
+        mapping.key_lines = {}
+        mapping.duplicates = []
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            try:
+                duplicate = key in mapping
+            except TypeError:
+                raise RecipeError(f"a key must be a plain word, not {key!r}", line=line) from None
+            if duplicate:   # reported where the step number is known
+                mapping.duplicates.append((key, line, mapping.key_lines[key]))
+                continue
+            mapping[key] = loader.construct_object(value_node, deep=True)
+            mapping.key_lines[key] = line
+        return mapping
+
+    def construct_sequence(loader, node):
+        sequence = _Sequence(loader.construct_object(child, deep=True) for child in node.value)
+        sequence.item_lines = [child.start_mark.line + 1 for child in node.value]
+        return sequence
+
+    RecipeLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
+    RecipeLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, construct_sequence)
+    return RecipeLoader
+
+
+def parse_recipe(text: str, source: str = "<recipe>") -> Recipe:
+    """Read a recipe from YAML text; every problem is a RecipeError naming the line, step and key."""
+    yaml = _yaml()
+    try:
+        data = yaml.load(text, Loader=_loader_class(yaml))
+    except RecipeError as exc:
+        raise RecipeError(exc.message, source=source, line=exc.line) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        problem = " ".join(filter(None, [exc.context, exc.problem]))
+        raise RecipeError(f"not valid YAML: {problem}", source=source, line=line) from None
+    except yaml.YAMLError as exc:
+        raise RecipeError(f"not valid YAML: {exc}", source=source) from None
+    return recipe_from_data(data, source=source)
+
+
+def load_recipe(path: str | os.PathLike) -> Recipe:
+    """Read a recipe file (UTF-8)."""
+    path = os.fspath(path)
+    try:
+        with open(path, encoding="utf-8") as stream:
+            text = stream.read()
+    except OSError as exc:
+        raise RecipeError(f"cannot read the recipe: {exc.strerror or exc}", source=path) from None
+    except UnicodeDecodeError as exc:
+        raise RecipeError(f"not a text file (UTF-8): {exc.reason} at byte {exc.start}", source=path) from None
+    return parse_recipe(text, source=path)
+
+
+def recipe_from_data(data: Any, source: str = "<recipe>") -> Recipe:
+    """Check and convert plain data (as YAML or JSON loads it) into a Recipe."""
+    top_line = getattr(data, "line", None)
+    if not isinstance(data, Mapping):
+        kind = "empty" if data is None else f"a {_type_name(data)}"
+        raise RecipeError(f"a recipe must be a mapping that starts with 'layertools: {RECIPE_VERSION}', "
+                          f"but the file is {kind}", source=source, line=top_line)
+    key_lines = getattr(data, "key_lines", {})
+    _check_duplicates(data, source, None)
+    unknown = [key for key in data if key not in TOP_KEYS]
+    if "layertools" not in data:
+        raise RecipeError(f"not a layertools recipe: the key 'layertools: {RECIPE_VERSION}' is missing",
+                          source=source, line=top_line)
+    version = data["layertools"]
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise RecipeError(f"the recipe version must be the number {RECIPE_VERSION}, not {version!r}",
+                          source=source, key="layertools", line=key_lines.get("layertools"))
+    if version != RECIPE_VERSION:
+        newer = " (written by a newer layertools; upgrade)" if version > RECIPE_VERSION else ""
+        raise RecipeError(f"unsupported recipe version {version}{newer}; this layertools reads version "
+                          f"{RECIPE_VERSION}", source=source, key="layertools", line=key_lines.get("layertools"))
+    if unknown:
+        key = unknown[0]
+        raise RecipeError(f"unknown key '{key}' (a recipe has only {', '.join(TOP_KEYS)})",
+                          source=source, key=str(key), line=key_lines.get(key))
+    if "steps" not in data:
+        raise RecipeError("the recipe has no 'steps' list", source=source, line=top_line)
+    steps = data["steps"]
+    if not isinstance(steps, list):
+        raise RecipeError(f"'steps' must be a list of steps, not {_describe(steps)}", source=source,
+                          key="steps", line=key_lines.get("steps"))
+    if not steps:
+        raise RecipeError("the recipe has no steps", source=source, key="steps", line=key_lines.get("steps"))
+    item_lines = getattr(steps, "item_lines", None) or [key_lines.get("steps")] * len(steps)
+    return Recipe(steps=[_step_from_data(item, number, source, line)
+                         for number, (item, line) in enumerate(zip(steps, item_lines), 1)],
+                  version=version)
+
+
+def _check_duplicates(mapping: Any, source: str, step: int | None) -> None:
+    for key, line, first in getattr(mapping, "duplicates", ()):
+        raise RecipeError(f"key '{key}' appears twice (first on line {first})", source=source, step=step,
+                          key=str(key), line=line)
+
+
+class _KeyProblem(Exception):
+    """A bad value for one key (turned into a RecipeError naming the step and key)."""
+
+
+def _step_from_data(item: Any, number: int, source: str, item_line: int | None) -> Step:
+    line = getattr(item, "line", None) or item_line
+    if not isinstance(item, Mapping):
+        raise RecipeError(f"a step must be a mapping of keys (expression, to, ...), not {_describe(item)}",
+                          source=source, step=number, line=line)
+    key_lines = getattr(item, "key_lines", {})
+    _check_duplicates(item, source, number)
+
+    def problem(key: str, message: str, caret: str | None = None) -> RecipeError:
+        return RecipeError(message, source=source, step=number, key=key,
+                           line=key_lines.get(key, line), caret=caret)
+
+    for key in item:
+        if key not in STEP_KEYS:
+            hint = _closest(str(key), STEP_KEYS)
+            raise problem(str(key), f"unknown key '{key}'" + (f" (did you mean '{hint}'?)" if hint else "")
+                          + f"; a step has {', '.join(STEP_KEYS)}")
+    for required in ("expression", "to"):
+        if required not in item:
+            raise RecipeError(f"the step has no '{required}'", source=source, step=number, key=required,
+                              line=line)
+    values: dict[str, Any] = {}
+    for key, value in item.items():
+        checker = _CHECKERS.get(key, _check_scalar)
+        try:
+            values[key] = checker(key, value)
+        except _KeyProblem as exc:
+            raise problem(key, str(exc)) from None
+        except OptionError as exc:
+            raise problem(key, str(exc)) from None
+    expression = values.pop("expression")
+    try:
+        options = EvalOptions(**values).validated()
+    except OptionError as exc:   # a field this module has no checker for
+        raise problem(_key_named_in(str(exc), values), str(exc)) from None
+    try:
+        _parse_expression(expression)
+    except ExpressionError as exc:
+        raise problem("expression", f"bad expression: {exc}", caret=exc.caret()) from None
+    return Step(expression=expression, options=options)
+
+
+def _parse_expression(expression: str) -> None:
+    from . import parse
+    parse(expression)
+
+
+def _check_expression(key: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise _KeyProblem(f"the expression must be text, not {_describe(value)} (quote it in the YAML)")
+    if not value.strip():
+        raise _KeyProblem("the expression is empty")
+    return value
+
+
+def _check_to(key: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise _KeyProblem(f"'to' must be a layer written as text (\"L/D\", a name, or \"name L/D\"), "
+                          f"not {_describe(value)} (quote it in the YAML)")
+    if not value.strip():
+        raise _KeyProblem("'to' is empty: a step must name its target layer")
+    return value.strip()
+
+
+def _check_cell(key: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise _KeyProblem(f"'cell' must be a cell name or null, not {_describe(value)}")
+    return value
+
+
+def _check_depth(key: str, value: Any):
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise _KeyProblem(f"depth must be a whole number >= 0 or all, not {_describe(value)}")
+    return normalize_depth(value)
+
+
+def _check_bool(key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise _KeyProblem(f"{key} must be true or false, not {_describe(value)}")
+    return value
+
+
+def _check_choice(allowed: tuple[str, ...]):
+    def check(key: str, value: Any) -> str:
+        if not isinstance(value, str) or value.strip().lower() not in allowed:
+            raise _KeyProblem(f"{key} must be one of {', '.join(allowed)}, not {_describe(value)}")
+        return value.strip().lower()
+    return check
+
+
+def _check_partition(key: str, value: Any) -> float | None:
+    if isinstance(value, str) and value.strip().lower() == "none":
+        return None
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        raise _KeyProblem(f"partition must be a size in µm or null, not {_describe(value)}")
+    return normalize_partition(value)
+
+
+def _check_count(key: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise _KeyProblem(f"{key} must be a whole number >= 0, not {_describe(value)}")
+    return value
+
+
+def _check_scalar(key: str, value: Any) -> Any:
+    if not (value is None or isinstance(value, (str, int, float, bool))):
+        raise _KeyProblem(f"{key} must be a single value, not {_describe(value)}")
+    return value
+
+
+_CHECKERS: dict[str, Callable[[str, Any], Any]] = {
+    "expression": _check_expression,
+    "to": _check_to,
+    "cell": _check_cell,
+    "depth": _check_depth,
+    "recursive": _check_bool,
+    "strategy": _check_choice(STRATEGIES),
+    "partition": _check_partition,
+    "threads": _check_count,
+    "clear": _check_bool,
+    "format": _check_choice(FORMATS),
+    "merge": _check_bool,
+    "fast": _check_bool,
+    "join_max_poly_verts": _check_count,
+}
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, (Mapping, list)):
+        return f"a {_type_name(value)}"
+    return f"{value!r} ({_type_name(value)})"
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, Mapping):
+        return "mapping"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, (int, float)):
+        return "number"
+    return type(value).__name__
+
+
+def _closest(word: str, candidates: Sequence[str]) -> str | None:
+    import difflib
+    matches = difflib.get_close_matches(word.lower(), candidates, n=1, cutoff=0.7)
+    return matches[0] if matches else None
+
+
+def _key_named_in(message: str, keys: Mapping[str, Any]) -> str | None:
+    for key in keys:
+        if message.startswith(key):
+            return key
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# Writing
+
+def recipe_to_data(recipe: Recipe) -> dict[str, Any]:
+    """Plain data (dicts, lists, scalars) in the order the file shows it."""
+    steps = []
+    for step in recipe.steps:
+        options = dataclasses.asdict(step.options.validated())
+        item: dict[str, Any] = {"expression": step.expression}
+        for key in STEP_KEYS[1:]:
+            if key in _OPTIONAL_KEYS and options[key] == getattr(EvalOptions(), key):
+                continue
+            item[key] = options[key]
+        steps.append(item)
+    return {"layertools": recipe.version, "steps": steps}
+
+
+def dump_recipe(recipe: Recipe) -> str:
+    """The recipe as YAML text; ``parse_recipe(dump_recipe(r)) == r`` for every valid recipe."""
+    yaml = _yaml()
+    if not recipe.steps:
+        raise RecipeError("the recipe has no steps: nothing to save")
+    for number, step in enumerate(recipe.steps, 1):   # write only what can be read back
+        _step_from_data(recipe_to_data(Recipe([step]))["steps"][0], number, "<recipe>", None)
+
+    class Dumper(yaml.SafeDumper):
+        def increase_indent(self, flow=False, indentless=False):  # indent list items under 'steps:'
+            return super().increase_indent(flow, False)
+
+    body = yaml.dump(recipe_to_data(recipe), Dumper=Dumper, sort_keys=False, default_flow_style=False,
+                     allow_unicode=True, width=1000)
+    header = (f"# layertools recipe ({len(recipe.steps)} step{'s' if len(recipe.steps) != 1 else ''}), "
+              f"written by layertools {__version__}\n"
+              "# replay: layertools replay THIS.yaml INPUT -o OUTPUT [--cell NAME]\n")
+    return header + body
+
+
+def save_recipe(recipe: Recipe, path: str | os.PathLike) -> None:
+    """Write the recipe atomically (a failed save leaves any existing file as it was)."""
+    _write_text_atomically(os.fspath(path), dump_recipe(recipe))
+
+
+def _write_text_atomically(path: str, text: str) -> None:
+    import tempfile
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, temp = tempfile.mkstemp(prefix=".layertools-", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise RecipeError(f"cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as stream:
+            stream.write(text)
+        os.replace(temp, path)
+    except OSError as exc:
+        raise RecipeError(f"cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        if os.path.exists(temp):
+            os.unlink(temp)
+
+
+# --------------------------------------------------------------------------------------------
+# Replay
+
+def replay(layout, recipe: Recipe, cell=None, progress: Progress | None = None,
+           selection=None) -> list[EvalResult]:
+    """Run the steps in order with ``layertools.evaluate``; all of them or none.
+
+    ``cell`` (a Cell or a cell name) is used by steps whose ``cell`` is null; None means the single
+    top cell.  If a step fails or is cancelled, every earlier step's writes are undone (layers and
+    cells the replay created are deleted, overwritten layers get their shapes back) and a
+    ReplayError (or Cancelled) naming the step is raised.  ``selection`` is passed to every step
+    (for ``sqz``).
+    """
+    import layertools
+    cells = _resolve_cells(layout, recipe, cell)
+    _check_layers(layout, recipe, cells)
+    total = len(recipe.steps)
+    checkpoint = LayoutCheckpoint(layout)
+    results: list[EvalResult] = []
+    number = 0
+    try:
+        for number, (step, target_cell) in enumerate(zip(recipe.steps, cells), 1):
+            if progress is not None:
+                progress(f"step {number}/{total}: {step.describe()}", (number - 1) / total)
+            for layer_index in target_layer_candidates(layout, step.options.to, checkpoint.original_layers):
+                checkpoint.protect_layer(layer_index)
+            result = layertools.evaluate(layout, target_cell, step.expression, step.options.to,
+                                         progress=_step_progress(progress, number, total),
+                                         selection=selection, **step.evaluate_kwargs())
+            checkpoint.note_write(result.layer_index)
+            results.append(result)
+    except Cancelled as exc:
+        checkpoint.restore()
+        cancelled = Cancelled(f"replay cancelled at step {number} of {total} ({recipe.steps[number - 1].describe()}); "
+                              "the layout is as it was before the replay")
+        cancelled.step = number  # type: ignore[attr-defined]
+        raise cancelled from exc
+    except LayertoolsError as exc:
+        checkpoint.restore()
+        raise _replay_error(exc, number, recipe.steps[number - 1]) from exc
+    except Exception as exc:  # KLayout's RuntimeError, MemoryError, ...: still put the layout back
+        checkpoint.restore()
+        raise ReplayError(f"{type(exc).__name__}: {exc}; the layout is as it was before the replay",
+                          step=number, cause=exc) from exc
+    except BaseException:   # KeyboardInterrupt: restore, then let it through unchanged
+        checkpoint.restore()
+        raise
+    finally:
+        checkpoint.discard()
+    return results
+
+
+def _step_progress(progress: Progress | None, number: int, total: int) -> Progress | None:
+    if progress is None:
+        return None
+
+    def report(message: str, fraction: float | None) -> None:
+        overall = None if fraction is None else (number - 1 + min(max(fraction, 0.0), 1.0)) / total
+        progress(f"step {number}/{total}: {message}", overall)
+    return report
+
+
+def _replay_error(exc: LayertoolsError, number: int, step: Step) -> ReplayError:
+    key = None
+    caret = None
+    if isinstance(exc, ExpressionError):
+        key = "expression"
+        caret = exc.caret() if exc.position is not None else None
+    if isinstance(exc, RecipeError):
+        key = exc.key
+    message = exc.message if isinstance(exc, (ExpressionError, RecipeError)) else str(exc)
+    if isinstance(exc, ExpressionError) and exc.position is not None:
+        message += f" at column {exc.column}"
+    return ReplayError(f"{message} ({step.describe()}); the layout is as it was before the replay",
+                       step=number, key=key, caret=caret, cause=exc)
+
+
+def _resolve_cells(layout, recipe: Recipe, cell) -> list:
+    """The cell of each step, found before anything is written."""
+    from .layoutio import find_cell
+    default = None
+    cells = []
+    for number, step in enumerate(recipe.steps, 1):
+        name = step.options.cell
+        try:
+            if name is not None:
+                cells.append(find_cell(layout, name))
+                continue
+            if default is None:
+                default = find_cell(layout, cell) if (cell is None or isinstance(cell, str)) else cell
+            cells.append(default)
+        except CellNotFoundError as exc:
+            raise ReplayError(f"{exc.message}; nothing was changed", step=number,
+                              key="cell" if name is not None else None, cause=exc) from None
+    return cells
+
+
+def _check_layers(layout, recipe: Recipe, cells) -> None:
+    """Fail before the first write when a step reads a layer that neither exists nor is made earlier.
+
+    Uses the engine's own layer lookup when it offers one (``layertools.engine.check_layers``);
+    otherwise the check happens when the step runs (and the replay is rolled back).
+    """
+    try:
+        from .engine import check_layers  # type: ignore[attr-defined]
+    except ImportError:
+        return
+    created: list[str] = []
+    for number, (step, cell) in enumerate(zip(recipe.steps, cells), 1):
+        try:
+            check_layers(layout, cell, step.expression, extra_layers=created)
+        except ExpressionError as exc:
+            raise _replay_error(exc, number, step) from exc
+        created.append(step.options.to)
+
+
+_NUMBERS = re.compile(r"^(\d+)(?:\s*[/,:;.]\s*(\d+))?$")
+
+
+def target_layer_candidates(layout, to: str, layers: Mapping[int, Any] | None = None) -> list[int]:
+    """Every existing layer that the To-layer text ``to`` could mean (a superset, on purpose).
+
+    Used to save a layer's shapes before a step may overwrite them; saving one layer too many only
+    costs memory, missing one would make a failed replay impossible to undo.  Matches names
+    case-insensitively, L/D and L,D pairs, a lone layer number (any datatype) and 4/8-digit hex.
+    """
+    infos = layers if layers is not None else {i: layout.get_info(i) for i in layout.layer_indexes()}
+    words = [w.strip("\"'") for w in re.split(r"\s+", to.strip()) if w.strip("\"'")]
+    words.append(to.strip().strip("\"'"))
+    names = {w.lower() for w in words}
+    pairs: set[tuple[int, int | None]] = set()
+    for word in words:
+        match = _NUMBERS.match(word)
+        if match:
+            pairs.add((int(match.group(1)), int(match.group(2)) if match.group(2) else None))
+        if re.fullmatch(r"[0-9A-Fa-f]{4}|[0-9A-Fa-f]{8}", word):
+            half = len(word) // 2
+            pairs.add((int(word[:half], 16), int(word[half:], 16)))
+    found = []
+    for index, info in infos.items():
+        if info.name and info.name.lower() in names:
+            found.append(index)
+        elif (info.layer, info.datatype) in pairs or (info.layer, None) in pairs:
+            found.append(index)
+    return sorted(found)
+
+
+# --------------------------------------------------------------------------------------------
+# Files: the command line and the batch entry
+
+def exit_status(exc: BaseException) -> int:
+    """Contract §4: 2 for a bad recipe, expression, layer or cell; 1 for anything else."""
+    cause = exc.cause if isinstance(exc, ReplayError) and exc.cause is not None else exc
+    if isinstance(cause, (ExpressionError, OptionError)):
+        return EXIT_USAGE
+    if isinstance(exc, RecipeError) and not isinstance(exc, ReplayError):
+        return EXIT_USAGE
+    return EXIT_FAILURE
+
+
+def replay_files(recipe: "Recipe | str | os.PathLike", input_path: str, output_path: str,
+                 cell: str | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None,
+                 show_progress: bool | None = None) -> int:
+    """Read ``input_path``, replay, write ``output_path``; the exit status of contract §4.
+
+    Everything that can be checked cheaply (the recipe, the output path) is checked before the
+    layout is read; on any failure nothing is written.
+    """
+    from .layoutio import check_output_path, read_layout, write_layout
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    started = time.monotonic()
+    try:
+        if not isinstance(recipe, Recipe):
+            recipe = load_recipe(recipe)
+        if not output_path:
+            raise RecipeError("no output file given")
+        check_output_path(output_path)
+        layout = read_layout(input_path)
+        if show_progress is None:
+            show_progress = hasattr(stderr, "isatty") and stderr.isatty()
+        progress = _TerminalProgress(stderr) if show_progress else None
+        try:
+            results = replay(layout, recipe, cell=cell, progress=progress)
+        finally:
+            if progress is not None:
+                progress.close()
+        for number, (step, result) in enumerate(zip(recipe.steps, results), 1):
+            print(f"step {number}/{len(results)}: {step.describe()}: {result.summary()}", file=stdout)
+            for warning in result.warnings:
+                print(f"  warning: {warning}", file=stdout)
+        write_layout(layout, output_path)
+        print(f"wrote {output_path} ({time.monotonic() - started:.1f} s)", file=stdout)
+        return EXIT_OK
+    except LayertoolsError as exc:
+        print(f"layertools replay: {exc}", file=stderr)
+        caret = getattr(exc, "caret", None)
+        if isinstance(caret, str) and caret:
+            print(_indent(caret), file=stderr)
+        print("layertools replay: nothing was written", file=stderr)
+        return exit_status(exc)
+
+
+def replay_command(args) -> int:
+    """``layertools replay RECIPE INPUT -o OUTPUT [--cell NAME]``."""
+    return replay_files(args.recipe, args.input, args.output, cell=getattr(args, "cell", None))
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + line for line in text.splitlines())
+
+
+class _TerminalProgress:
+    """One self-overwriting progress line on a terminal."""
+
+    def __init__(self, stream: TextIO):
+        self.stream = stream
+        self.last = 0.0
+        self.width = 0
+
+    def __call__(self, message: str, fraction: float | None) -> None:
+        now = time.monotonic()
+        if now - self.last < 0.2 and fraction not in (0.0, 1.0):
+            return
+        self.last = now
+        percent = "" if fraction is None else f"{100 * fraction:3.0f}% "
+        line = (percent + message)[:120]
+        self.stream.write("\r" + line.ljust(self.width))
+        self.stream.flush()
+        self.width = len(line)
+
+    def close(self) -> None:
+        if self.width:
+            self.stream.write("\r" + " " * self.width + "\r")
+            self.stream.flush()
+
+
+# --------------------------------------------------------------------------------------------
+# In the application
+
+def replay_in_view(view, recipe: Recipe, cell=None, progress: Progress | None = None,
+                   selection=None) -> list[EvalResult]:
+    """Replay on the view's active layout as one undo step; new layers get layer-panel entries.
+
+    ``cell`` (Cell or name) defaults to the view's active cell.  In viewer mode (a non-editable
+    layout) KLayout has no undo for shapes, so no transaction is opened.
+    """
+    cellview = view.active_cellview()
+    if cellview is None or not cellview.is_valid():
+        raise RecipeError("no layout is open: open one (or use -rd input=... in batch mode)")
+    layout = cellview.layout()
+    if cell is None:
+        cell = cellview.cell
+    undoable = layout.is_editable()
+    if undoable:
+        view.transaction(f"layertools: replay {len(recipe.steps)} step(s)")
+    try:
+        results = replay(layout, recipe, cell=cell, progress=progress, selection=selection)
+        # inside the transaction: a layer-panel change outside one clears the undo stack
+        view.add_missing_layers()
+    finally:
+        if undoable:
+            view.commit()
+    return results
+
+
+# --------------------------------------------------------------------------------------------
+# KLayout macros
+
+_MACRO_TEMPLATE = """\
+<?xml version="1.0" encoding="utf-8"?>
+<klayout-macro>
+ <description>{description}</description>
+ <version/>
+ <category>pymacros</category>
+ <prolog/>
+ <epilog/>
+ <doc/>
+ <autorun>false</autorun>
+ <autorun-early>false</autorun-early>
+ <shortcut/>
+ <show-in-menu>false</show-in-menu>
+ <group-name/>
+ <menu-path/>
+ <interpreter>python</interpreter>
+ <dsl-interpreter-name/>
+ <text>{text}</text>
+</klayout-macro>
+"""
+
+
+def recipe_to_macro(recipe: Recipe, description: str | None = None) -> str:
+    """A KLayout macro (``.lym``, Python) that replays the recipe with layertools.
+
+    In the application (Macro Development IDE, or Macros menu) it works on the current layout and
+    active cell as one undo step.  In batch mode it reads ``$input`` and writes ``$output``::
+
+        klayout -b -r recipe.lym -rd input=in.gds -rd output=out.gds [-rd cell=NAME]
+    """
+    data = recipe_to_data(recipe)
+    recipe_from_data(data, source="<macro>")   # never write a macro that cannot run
+    lines = [
+        f"# layertools recipe: {len(recipe.steps)} step(s), recorded with layertools {__version__}.",
+        "#",
+        "# In KLayout (Macro Development IDE, or the Macros menu): replays the steps on the current",
+        "# layout and active cell, as one undo step.  In batch mode, on files:",
+        "#   klayout -b -r THIS.lym -rd input=IN.gds -rd output=OUT.gds [-rd cell=NAME]",
+        "# Needs the layertools Salt package (Tools > Manage Packages).",
+        "",
+        "STEPS = [",
+    ]
+    for item in data["steps"]:
+        pairs = ", ".join(f"{key!r}: {value!r}" for key, value in item.items())
+        lines.append(f"    {{{pairs}}},")
+    lines += [
+        "]",
+        "",
+        "try:",
+        "    import layertools.recipe",
+        "except ImportError as exc:",
+        "    raise RuntimeError('this macro needs the layertools Salt package: %s' % exc)",
+        "",
+        f"layertools.recipe.run_macro({{'layertools': {data['layertools']}, 'steps': STEPS}}, globals())",
+        "",
+    ]
+    text = "\n".join(lines)
+    summary = description or "; ".join(step.describe() for step in recipe.steps)
+    summary = "".join(ch if ch.isprintable() else " " for ch in summary)   # XML 1.0 forbids most controls
+    if len(summary) > 200:
+        summary = summary[:197] + "..."
+    return _MACRO_TEMPLATE.format(description=_xml_escape("layertools recipe: " + summary),
+                                  text=_xml_escape(text))
+
+
+def save_macro(recipe: Recipe, path: str | os.PathLike, description: str | None = None) -> None:
+    """Write :func:`recipe_to_macro`'s text atomically."""
+    _write_text_atomically(os.fspath(path), recipe_to_macro(recipe, description))
+
+
+def run_macro(data: Any, variables: Mapping[str, Any] | None = None):
+    """The body of a recorded macro: replay ``data`` where the macro runs.
+
+    ``variables`` are the macro's globals; string values of ``input``, ``output`` and ``cell``
+    (from ``-rd``) select the batch path (files).  Without ``input`` the macro replays on the
+    current layout in the application.  In batch mode a failure ends KLayout with the exit status
+    of ``layertools replay`` (2 bad recipe/expression/layer/cell, 1 other) and writes nothing.
+    """
+    variables = variables or {}
+
+    def string(name: str) -> str | None:
+        value = variables.get(name)
+        return value if isinstance(value, str) and value else None
+
+    input_path, output_path, cell = string("input"), string("output"), string("cell")
+    view = _current_view()
+    if input_path is None and view is not None:
+        recipe = recipe_from_data(data, source="<macro>")
+        results = replay_in_view(view, recipe, cell=cell)
+        for number, (step, result) in enumerate(zip(recipe.steps, results), 1):
+            print(f"layertools: step {number}/{len(results)}: {step.describe()}: {result.summary()}")
+        return results
+    if input_path is None or output_path is None:
+        print("layertools: no layout to work on; in batch mode run\n"
+              "  klayout -b -r THIS.lym -rd input=IN.gds -rd output=OUT.gds [-rd cell=NAME]", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+    try:
+        recipe = recipe_from_data(data, source="<macro>")
+    except RecipeError as exc:
+        print(f"layertools: {exc}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE) from None
+    status = replay_files(recipe, input_path, output_path, cell=cell)
+    if status != EXIT_OK:
+        raise SystemExit(status)
+    return None
+
+
+def run_batch(variables: Mapping[str, Any]) -> int:
+    """The batch entry (pymacros/layertools_replay.py): ``-rd recipe= input= output= [cell=]``."""
+    def string(name: str) -> str | None:
+        value = variables.get(name)
+        return value if isinstance(value, str) and value else None
+
+    missing = [name for name in ("recipe", "input", "output") if string(name) is None]
+    if missing:
+        print("layertools replay (batch): missing " + ", ".join(f"-rd {name}=..." for name in missing) + "\n"
+              "usage: klayout -b -r layertools_replay.py -rd recipe=RECIPE.yaml -rd input=IN.gds "
+              "-rd output=OUT.gds [-rd cell=NAME]", file=sys.stderr)
+        return EXIT_USAGE
+    return replay_files(string("recipe"), string("input"), string("output"), cell=string("cell"))
+
+
+def _current_view():
+    """The application's current LayoutView, or None (standalone Python, ``klayout -b``)."""
+    try:
+        import pya  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    application = getattr(pya, "Application", None)
+    if application is None or application.instance() is None:
+        return None
+    main_window = application.instance().main_window()
+    if main_window is None:
+        return None
+    return main_window.current_view()
+
+
+__all__ = [
+    "RECIPE_VERSION", "Step", "Recipe", "RecipeError", "ReplayError", "parse_recipe", "load_recipe",
+    "recipe_from_data", "recipe_to_data", "dump_recipe", "save_recipe", "step_from_evaluation",
+    "replay", "replay_in_view", "replay_files", "replay_command", "exit_status",
+    "target_layer_candidates", "recipe_to_macro", "save_macro", "run_macro", "run_batch",
+]

@@ -1,0 +1,286 @@
+#!/usr/bin/env python3
+"""layertools benchmark: layertools strategies against KLayout's DRC engine and the raw Python API.
+
+Each case runs in its own fresh process (wall time and peak RSS are the process's own), then every
+result is XOR-checked against a reference.  Writes ``report.md`` and ``results.json`` into
+``bench/results/<time>/`` and prints the report.
+
+    python3 bench/run.py                    # the full benchmark (tt06 + rm8192; takes a while)
+    python3 bench/run.py --quick            # small files of the same technologies, for development
+    python3 bench/run.py --files tt06 --workloads mix --engines layertools,drc --repeat 3
+    python3 bench/run.py --list             # show the cases and exit
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from typing import Dict, List, Optional
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from cases import (BENCH_DIR, ENGINES, FILES, FULL_FILES, GROUPS, QUICK_FILES, REPO, TARGET, Case,
+                   build_cases, python_executable)
+from expressions import WORKLOADS
+from machine import machine_info
+from report import render, summarize
+from runner import measure
+
+DEFAULT_DATA = os.environ.get("LAYERTOOLS_DATA", os.path.join(os.path.dirname(REPO), "shared", "data"))
+REFERENCE_PREFERENCE = ("drc-deep", "api-deep", "drc-flat", "api-flat")
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="\n".join(__doc__.splitlines()[5:]))
+    parser.add_argument("--quick", action="store_true", help=f"small files ({', '.join(QUICK_FILES)})")
+    parser.add_argument("--files", help=f"comma-separated file labels: {', '.join(FILES)}")
+    parser.add_argument("--workloads", default="mix,bloat,invert",
+                        help="comma-separated expressions: mix, bloat, invert (default all)")
+    parser.add_argument("--engines", default=",".join(ENGINES),
+                        help=f"comma-separated engines: {', '.join(ENGINES)} (default all)")
+    parser.add_argument("--groups", default=",".join(GROUPS),
+                        help="main (strategies side by side), threads, partition (default all)")
+    parser.add_argument("--only", help="run only cases whose id matches this regular expression")
+    parser.add_argument("--skip", help="skip cases whose id matches this regular expression")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per case; the median is reported")
+    parser.add_argument("--timeout", type=float, default=900.0, help="seconds per run (default 900)")
+    parser.add_argument("--max-rss", type=float, default=10.0,
+                        help="kill a run above this many GB resident (default 10; 0 = no limit)")
+    parser.add_argument("--out-format", choices=("gds", "oas"), default="gds",
+                        help="format of every case's output file (default gds: fastest to write)")
+    parser.add_argument("--no-xor", action="store_true", help="skip the XOR checks")
+    parser.add_argument("--keep-outputs", action="store_true", help="keep the output layouts")
+    parser.add_argument("--data", default=DEFAULT_DATA, help="directory of the layouts (shared/data)")
+    parser.add_argument("--results", help="results directory (default bench/results/<UTC time>)")
+    parser.add_argument("--klayout", default=shutil.which("klayout") or "/usr/bin/klayout",
+                        help="the KLayout application (for the DRC engine)")
+    parser.add_argument("--list", action="store_true", help="print the cases and exit")
+    return parser.parse_args(argv)
+
+
+def _split(text: str, allowed, what: str) -> List[str]:
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    unknown = [item for item in items if item not in allowed]
+    if unknown:
+        raise SystemExit(f"unknown {what}: {', '.join(unknown)} (choose from {', '.join(allowed)})")
+    return items
+
+
+def select_cases(args: argparse.Namespace) -> List[Case]:
+    files = _split(args.files, FILES, "file") if args.files else list(QUICK_FILES if args.quick else FULL_FILES)
+    workloads = _split(args.workloads, ("mix", "bloat", "invert"), "workload")
+    engines = _split(args.engines, ENGINES, "engine")
+    groups = _split(args.groups, GROUPS, "group")
+    cases = build_cases(files, workloads, engines, groups)
+    if args.only:
+        cases = [c for c in cases if re.search(args.only, c.id)]
+    if args.skip:
+        cases = [c for c in cases if not re.search(args.skip, c.id)]
+    return cases
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = parse_args(argv)
+    cases = select_cases(args)
+    if args.list or not cases:
+        for case in cases:
+            print(case.id)
+        if not cases:
+            print("no case selected", file=sys.stderr)
+        return 0 if cases else 2
+    python = python_executable()
+    started = _dt.datetime.now(_dt.timezone.utc)
+    results_dir = os.path.abspath(args.results or os.path.join(
+        BENCH_DIR, "results", started.strftime("%Y%m%d-%H%M%S") + ("-quick" if args.quick else "")))
+    out_dir, work_dir, log_dir = (os.path.join(results_dir, d) for d in ("out", "work", "logs"))
+    for directory in (out_dir, work_dir, log_dir):
+        os.makedirs(directory, exist_ok=True)
+
+    missing = sorted({c.file.name for c in cases if not os.path.exists(os.path.join(args.data, c.file.name))})
+    if missing:
+        raise SystemExit(f"missing layouts in {args.data}: {', '.join(missing)}")
+
+    run: Dict = {
+        "started_utc": started.strftime("%Y-%m-%d %H:%M UTC"),
+        "command": "python3 bench/run.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:])),
+        "machine": machine_info(python, args.klayout, REPO),
+        "config": {"repeat": args.repeat, "out_format": args.out_format, "timeout_s": args.timeout,
+                   "max_rss_gb": args.max_rss, "data": args.data},
+        "files": {},
+        "cases": [],
+    }
+    paths = {"json": os.path.join(results_dir, "results.json"), "md": os.path.join(results_dir, "report.md")}
+    _log(f"{len(cases)} cases, results in {results_dir}")
+    _log(f"machine: {run['machine']['cpu']}, {run['machine']['cores']} cores, load {run['machine']['load_at_start']}")
+
+    for label in dict.fromkeys(c.file.label for c in cases):
+        run["files"][label] = file_stats(python, os.path.join(args.data, FILES[label].name), label,
+                                         out_dir, args)
+    groups: Dict[tuple, List[Case]] = {}
+    for case in cases:
+        groups.setdefault((case.file.label, case.workload.name), []).append(case)
+    done = 0
+    for (label, workload), members in groups.items():
+        records = []
+        for case in members:
+            done += 1
+            record = run_case(case, python, args, out_dir, work_dir, log_dir, f"[{done:3d}/{len(cases)}]")
+            records.append(record)
+            run["cases"].append(record)
+            _save(run, paths)
+        if not args.no_xor:
+            xor_group(records, python, args, log_dir)
+        if not args.keep_outputs:
+            for record in records:
+                if record.get("output") and os.path.exists(record["output"]):
+                    os.unlink(record["output"])
+        _save(run, paths)
+    run["load_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    _save(run, paths)
+    print()
+    print(render(run))
+    _log(f"report: {paths['md']}")
+    return 0 if all(r["ok"] for r in run["cases"]) else 1
+
+
+def file_stats(python: str, path: str, label: str, out_dir: str, args) -> Dict:
+    """Size figures and the bare read/write floor of one layout, measured in a child process."""
+    tech = FILES[label].tech
+    layers = sorted({f"{k[0]}/{k[1]}" for w in WORKLOADS[tech].values() for k in w.expr.layers()})
+    scratch = os.path.join(out_dir, f"{label}.plain.{args.out_format}")
+    argv = [python, os.path.join(BENCH_DIR, "layoutstats.py"), path, "--write-to", scratch,
+            "--layers", ",".join(layers)]
+    measured = measure(argv, timeout_s=args.timeout)
+    stats: Dict = {"file": FILES[label].name, "description": FILES[label].description}
+    if measured.ok:
+        stats.update(json.loads(measured.stdout_tail.strip().splitlines()[-1]))
+        stats["process_wall_s"] = measured.wall_s
+        _log(f"{label}: {stats['stored_shapes']:,} stored / {stats['flat_shapes']:,} flat shapes; "
+             f"read {stats['read_s']:.2f} s, write {stats.get('write_s', 0):.2f} s")
+    else:
+        stats["error"] = measured.failure()
+        _log(f"{label}: statistics failed: {stats['error']}")
+    return stats
+
+
+def run_case(case: Case, python: str, args, out_dir: str, work_dir: str, log_dir: str, prefix: str) -> Dict:
+    input_path = os.path.join(args.data, case.file.name)
+    output = os.path.join(out_dir, f"{case.slug}.{args.out_format}")
+    argv, env = case.command(input_path, output, work_dir, python=python, klayout=args.klayout)
+    record: Dict = {
+        "id": case.id, "file": case.file.label, "workload": case.workload.name,
+        "workload_kind": case.workload.kind, "expression": case.workload.xic, "engine": case.engine,
+        "mode": case.mode, "partition": case.partition, "threads": case.threads, "group": case.group,
+        "klayout": _klayout_of(case, args), "argv": argv, "output": output, "runs": [],
+    }
+    for repetition in range(args.repeat):
+        if os.path.exists(output):
+            os.unlink(output)
+        measured = measure(argv, env=env, timeout_s=args.timeout,
+                           max_rss_bytes=int(args.max_rss * 1e9),
+                           log_prefix=os.path.join(log_dir, f"{case.slug}.{repetition}"))
+        if measured.ok and not os.path.exists(output):
+            measured.killed = "exit 0 but no output file"
+        run_record = {"wall_s": measured.wall_s, "user_s": measured.user_s, "sys_s": measured.sys_s,
+                      "peak_rss_bytes": measured.peak_rss_bytes, "cpu_ratio": measured.cpu_ratio,
+                      "ok": measured.ok, "failure": measured.failure(), "returncode": measured.returncode,
+                      "load_before": measured.load_before, "load_after": measured.load_after}
+        record["runs"].append(run_record)
+        _harvest(record, measured.stdout_tail + "\n" + measured.stderr_tail)
+        status = "ok" if measured.ok else "FAILED " + measured.failure()[:120]
+        _log(f"{prefix} {case.id:42s} {measured.wall_s:7.2f} s {measured.peak_rss_bytes / 1e6:7.0f} MB "
+             f"cpu {measured.cpu_ratio:4.2f}  load {measured.load_before[0]:.2f}  {status}")
+    summarize(record)
+    if not record["ok"]:
+        record["output"] = None
+    return record
+
+
+def _klayout_of(case: Case, args) -> str:
+    return "0.28.5" if case.engine in ("drc", "api-app") else "0.30"
+
+
+_SUMMARY_SECONDS = re.compile(r", (\d+(?:\.\d+)?) s\)\s*$")
+
+
+def _harvest(record: Dict, text: str) -> None:
+    """What a case says about itself: the raw API's phase times, layertools' summary line."""
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("BENCH-PHASES "):
+            record["phases"] = json.loads(line[len("BENCH-PHASES "):])
+        elif record["engine"] == "layertools" and line:
+            seconds = _SUMMARY_SECONDS.search(line)
+            if seconds:
+                record["engine_seconds"] = float(seconds.group(1))
+            if record["mode"] == "auto" and ("auto" in line.lower() or "strateg" in line.lower()):
+                record["chosen"] = line[:200]
+
+
+def xor_group(records: List[Dict], python: str, args, log_dir: str) -> None:
+    """XOR every successful result of one file and expression against the group's reference."""
+    candidates = [r for r in records if r["ok"] and r.get("output") and os.path.exists(r["output"])]
+    if not candidates:
+        return
+    reference = candidates[0]
+    for preference in REFERENCE_PREFERENCE:
+        match = [r for r in candidates if r["id"].endswith("/" + preference)]
+        if match:
+            reference = match[0]
+            break
+    others = [r for r in candidates if r is not reference]
+    reference["xor"] = {"reference": True}
+    if not others:
+        return
+    argv = [python, os.path.join(BENCH_DIR, "xorcheck.py"), reference["output"]]
+    argv += [r["output"] for r in others]
+    argv += ["--layer", f"{TARGET[0]}/{TARGET[1]}", "--threads", "2"]
+    measured = measure(argv, timeout_s=max(args.timeout, 1800), max_rss_bytes=int(args.max_rss * 1e9),
+                       log_prefix=os.path.join(log_dir, reference["id"].replace("/", "__") + ".xor"),
+                       tail_chars=1 << 20)
+    outcomes = {}
+    for line in measured.stdout_tail.splitlines():
+        if line.startswith("{"):
+            outcome = json.loads(line)
+            outcomes[outcome["candidate"]] = outcome
+    for record in others:
+        record["xor"] = outcomes.get(record["output"], {"equal": False,
+                                                         "error": measured.failure() or "no result"})
+    first = others[0]["xor"]
+    if "reference_area_um2" in first:
+        reference["xor"].update(area_um2=first["reference_area_um2"],
+                                flat_shapes=first["reference_flat_shapes"])
+    same = sum(1 for r in others if r["xor"].get("equal"))
+    _log(f"      XOR against {reference['id']}: {same} of {len(others)} identical "
+         f"({measured.wall_s:.1f} s)")
+    for record in others:
+        if not record["xor"].get("equal"):
+            detail = record["xor"].get("error") or (f"{record['xor'].get('xor_polygons')} polygons, "
+                                                    f"{record['xor'].get('xor_area_um2', 0):.4g} µm²")
+            _log(f"      DIFFERS: {record['id']}: {detail}")
+
+
+def _save(run: Dict, paths: Dict[str, str]) -> None:
+    with open(paths["json"] + ".tmp", "w") as handle:
+        json.dump(run, handle, indent=1)
+    os.replace(paths["json"] + ".tmp", paths["json"])
+    with open(paths["md"] + ".tmp", "w") as handle:
+        handle.write(render(run))
+    os.replace(paths["md"] + ".tmp", paths["md"])
+
+
+def _log(message: str) -> None:
+    print(message, flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""XOR check of benchmark results: is the result layer of each candidate the reference's geometry?
+
+Each file is read with only the result layer (the rest of the layout is skipped), the layer is
+flattened through the hierarchy, and ``a ^ b`` is computed by KLayout's TilingProcessor (merged
+semantics, so results cut at tile lines or split into several cells compare equal to one piece).
+The check also reports each result's area (summed per tile, clipped to the tile, so nothing is
+counted twice) and its flat shape count, so an empty result cannot pass unnoticed.
+
+Command line (prints one JSON object per candidate, one per line):
+    python3 bench/xorcheck.py REFERENCE CANDIDATE... [--layer 1000/0] [--tile 200] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Dict, List, Tuple
+
+import klayout.db as db
+
+
+def read_result_layer(path: str, layer: Tuple[int, int]) -> Tuple["db.Layout", "db.Cell", int]:
+    """The layout of ``path`` holding only ``layer`` (index -1 when the file has no such layer)."""
+    options = db.LoadLayoutOptions()
+    layer_map = db.LayerMap()
+    layer_map.map(db.LayerInfo(*layer), 0)
+    options.layer_map = layer_map
+    options.create_other_layers = False
+    layout = db.Layout()
+    layout.read(path, options)
+    tops = list(layout.each_top_cell())
+    if len(tops) != 1:
+        raise SystemExit(f"{path}: expected one top cell, found {len(tops)}")
+    index = layout.find_layer(*layer)
+    return layout, layout.cell(tops[0]), (-1 if index is None else index)
+
+
+def flat_shape_count(layout: "db.Layout", top: "db.Cell", index: int) -> int:
+    """Shapes on ``index`` seen flat from ``top`` (computed from the hierarchy, no flattening)."""
+    if index < 0:
+        return 0
+    multiplicity = {top.cell_index(): 1}
+    for cell_index in layout.each_cell_top_down():
+        count = multiplicity.get(cell_index, 0)
+        if not count:
+            continue
+        for instance in layout.cell(cell_index).each_inst():
+            child = instance.cell_index
+            multiplicity[child] = multiplicity.get(child, 0) + count * instance.cell_inst.size()
+    return sum(layout.cell(ci).shapes(index).size() * n for ci, n in multiplicity.items())
+
+
+class _AreaSum(db.TileOutputReceiver):
+    def __init__(self):
+        self.total = 0
+
+    def put(self, ix, iy, tile, obj, dbu, clip):
+        self.total += obj
+
+
+def compare(reference, candidate, *, tile_um: float = 200.0, threads: int = 2) -> Dict[str, object]:
+    """XOR of two (layout, top, layer index) triples; areas in µm²."""
+    ref_layout, ref_top, ref_index = reference
+    cand_layout, cand_top, cand_index = candidate
+    if abs(ref_layout.dbu - cand_layout.dbu) > 1e-12:
+        raise SystemExit(f"database units differ: {ref_layout.dbu} and {cand_layout.dbu}")
+    dbu = ref_layout.dbu
+    processor = db.TilingProcessor()
+    processor.input("a", ref_top.begin_shapes_rec(ref_index) if ref_index >= 0 else db.Region())
+    processor.input("b", cand_top.begin_shapes_rec(cand_index) if cand_index >= 0 else db.Region())
+    difference = db.Region()
+    area_a, area_b = _AreaSum(), _AreaSum()
+    processor.output("x", difference)
+    processor.output("area_a", area_a)
+    processor.output("area_b", area_b)
+    processor.dbu = dbu
+    processor.tile_size(tile_um, tile_um)
+    processor.threads = threads
+    # _tile is nil when one tile covers everything (KLayout then does not tile at all)
+    processor.queue("_output(x, a ^ b); "
+                    "_output(area_a, _tile ? a.area(_tile.bbox) : a.area); "
+                    "_output(area_b, _tile ? b.area(_tile.bbox) : b.area)")
+    processor.execute("layertools bench: XOR check")
+    difference.merge()
+    return {
+        "equal": difference.is_empty(),
+        "xor_polygons": difference.count(),
+        "xor_area_um2": difference.area() * dbu * dbu,
+        "xor_bbox": str(difference.bbox()) if not difference.is_empty() else "",
+        "reference_area_um2": area_a.total * dbu * dbu,
+        "area_um2": area_b.total * dbu * dbu,
+        "reference_flat_shapes": flat_shape_count(ref_layout, ref_top, ref_index),
+        "flat_shapes": flat_shape_count(cand_layout, cand_top, cand_index),
+    }
+
+
+def check_files(reference_path: str, candidates: List[str], layer: Tuple[int, int], *,
+                tile_um: float = 200.0, threads: int = 2):
+    """Yield one result dict per candidate file (the reference is read once)."""
+    reference = read_result_layer(reference_path, layer)
+    for path in candidates:
+        started = time.perf_counter()
+        try:
+            outcome = compare(reference, read_result_layer(path, layer), tile_um=tile_um, threads=threads)
+        except (RuntimeError, SystemExit) as exc:
+            outcome = {"equal": False, "error": str(exc)}
+        outcome["candidate"] = path
+        outcome["check_s"] = time.perf_counter() - started
+        yield outcome
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("reference")
+    parser.add_argument("candidates", nargs="+")
+    parser.add_argument("--layer", default="1000/0")
+    parser.add_argument("--tile", type=float, default=200.0, help="tile size in µm (default 200)")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args(argv)
+    layer = tuple(int(part) for part in args.layer.split("/"))
+    all_equal = True
+    for outcome in check_files(args.reference, args.candidates, layer, tile_um=args.tile,
+                               threads=args.threads):
+        all_equal &= bool(outcome["equal"])
+        print(json.dumps(outcome), flush=True)
+    return 0 if all_equal else 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -13,7 +13,8 @@ from ..compat import db
 #: per-object conversion would cost seconds of Python, and a GDS file holds the same geometry.
 BOX_CONVERSION_LIMIT = 2_000
 
-_DECOMPOSITION = {"hsplit": "TD_htrapezoids", "vsplit": "TD_vtrapezoids"}
+# Xic's Horiz Split is horizontal strips: KLayout's TD_simple cuts at every vertex's y.
+_DECOMPOSITION = {"hsplit": "TD_simple", "vsplit": "TD_vtrapezoids"}
 
 
 @dataclass

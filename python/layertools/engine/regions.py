@@ -296,7 +296,7 @@ def manhattanize(region: "db.Region", step: int, inner: bool) -> "db.Region":
     out = db.Region()
     if step <= 0:
         return region.merged()
-    for trap in region.merged().decompose_trapezoids(db.Polygon.TD_htrapezoids):
+    for trap in region.merged().decompose_trapezoids(db.Polygon.TD_simple):
         box = trap.bbox()
         if trap.is_box():
             out.insert(box)

@@ -66,17 +66,20 @@ def plan_tiles(reference: "db.Box", dbu: float, tile_um: float, halo_um: float) 
 class TileCompiler:
     """Turns a bound tree into tile-script statements; global subtrees become precomputed inputs."""
 
-    def __init__(self, bound: BoundExpression, flat: RegionEvaluator, border_dbu: int):
+    def __init__(self, bound: BoundExpression, flat: RegionEvaluator):
         self.bound = bound
         self.flat = flat
         self.script = TileScript()
-        self.border_dbu = border_dbu
 
     def compile(self) -> TileScript:
-        ref = "(_tile.sized(%d) & aoi)" % self.border_dbu if self.border_dbu else "(_tile & aoi)"
-        self.script.statements.append(f"var ref = {ref}")
+        # The reference area is the whole AOI, not the tile: the Region receiver clips each tile's
+        # result, and KLayout's ``_tile`` is not defined when the array has a single tile.
+        self.script.statements.append("var ref = aoi")
         self.script.statements.append("var none = Region.new")
-        self.script.result = self.node(self.bound.tree)
+        result = self.node(self.bound.tree)
+        if result.startswith(("in", "pre")):  # raw layer data: merge like any boolean result
+            result = self.script.temp(f"{result}.merged")
+        self.script.result = result
         return self.script
 
     def node(self, node: Node) -> str:
@@ -154,9 +157,8 @@ def evaluate_tiled(bound: BoundExpression, source: LayerSource, reference_box: "
     """Evaluate on tiles; returns the clipped, per-tile result Region and the number of tiles."""
     layout, dbu = source.layout, source.layout.dbu
     plan = plan_tiles(reference_box, dbu, tile_um, bound.halo_um)
-    border_dbu = int(math.ceil(bound.halo_um / dbu - 1e-9))
-    script = TileCompiler(bound, flat, border_dbu).compile()
-    decompose = {"hsplit": 1, "vsplit": 2}.get(output_format)
+    script = TileCompiler(bound, flat).compile()
+    decompose = {"hsplit": 0, "vsplit": 2}.get(output_format)  # Polygon.TD_simple / TD_vtrapezoids
     result = script.result if decompose is None else f"{script.result}.decompose_trapezoids_to_region({decompose})"
     text = "; ".join(script.statements + [f"_output(o, {result})"])
     aoi = db.Region(reference_box)
@@ -171,10 +173,8 @@ def evaluate_tiled(bound: BoundExpression, source: LayerSource, reference_box: "
         processor.dbu = dbu
         processor.tile_size(plan.tile_um, plan.tile_um)
         processor.tile_origin(plan.origin[0], plan.origin[1] + row0 * plan.tile_um)
-        band_bottom = plan.origin[1] + row0 * plan.tile_um
-        band_top = plan.origin[1] + row1 * plan.tile_um
-        processor.frame = db.DBox(plan.frame.left, max(plan.frame.bottom, band_bottom),
-                                  plan.frame.right, min(plan.frame.top, band_top))
+        # The tile array is given exactly (size, count, origin): no frame, so no rounding decides it.
+        processor.tiles(plan.nx, row1 - row0)
         if plan.border_um > 0:
             processor.tile_border(plan.border_um, plan.border_um)
         processor.threads = threads

@@ -1,0 +1,31 @@
+"""GUI tests: they run the real KLayout application through ``harness.run_klayout``.
+
+Every test in this folder is marked ``gui`` (deselect with ``-m "not gui"``).  They skip when KLayout or
+Xvfb is missing and FAIL instead when the environment variable ``CI`` is set.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # `from harness import run_klayout` in any mode
+
+from harness import data_file, require_gui, run_klayout  # noqa: E402,F401  (data_file: re-exported)
+
+_HERE = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if _HERE in Path(str(item.fspath)).resolve().parents:
+            item.add_marker(pytest.mark.gui)
+
+
+@pytest.fixture
+def klayout_gui():
+    """``run_klayout`` after checking that the application can run here (skip, or fail in CI)."""
+    require_gui()
+    return run_klayout

@@ -97,6 +97,8 @@ def test_hand_counted_layout():
     # C is placed 6 (via A) + 8 (via B) = 14 times -> 28 boxes, plus TOP's box
     assert counts(stats.shapes_flat) == {"box": 29, "polygon": 6, "path": 2, "text": 1, "other": 0}
     assert stats.shapes_flat.total == 38 and stats.shapes_stored.total == 6
+    # outline points: box 4, triangle 3, 2-point path 4; texts have none
+    assert (stats.points_stored, stats.points_flat) == (3 * 4 + 3 + 4, 29 * 4 + 6 * 3 + 2 * 4)
     assert stats.shape_ratio == pytest.approx(38 / 6)
     assert [(entry.label, entry.stored, entry.flat) for entry in stats.layers] == [("1/0", 3, 21), ("2/0", 3, 17)]
     assert stats.bbox is not None and stats.dbu == pytest.approx(0.001)
@@ -111,7 +113,8 @@ def test_scope_cell_and_layers_and_depth_on_hand_layout():
     assert b_stats.shapes_flat.total == 1 + 4 * 2
     only_l1 = layout_statistics(layout, top, layers=[l1])
     assert only_l1.shapes_flat.total == 21 and [entry.index for entry in only_l1.layers] == [l1]
-    assert only_l1.instances == 5  # instance figures are not restricted by layers
+    assert only_l1.instances == 5
+    assert only_l1.per_layer[l1].flat == 21 and l2 not in only_l1.per_layer  # instance figures are not restricted by layers
     for depth in (0, 1, 2, 3):
         kinds, _ = brute_force(layout, top, depth=depth)
         assert counts(layout_statistics(layout, top, depth=depth).shapes_flat) == kinds, depth

@@ -97,6 +97,8 @@ class LayoutStats:
     array_members_flat: int
     shapes_stored: ShapeCounts
     shapes_flat: ShapeCounts
+    points_stored: int              # outline points of the boxes, polygons and paths (memory scales with them)
+    points_flat: int
     bbox: tuple[float, float, float, float] | None   # µm (left, bottom, right, top); None if empty
     dbu: float
     editable: bool
@@ -125,6 +127,11 @@ class LayoutStats:
             return 0.0
         left, bottom, right, top = self.bbox
         return (right - left) * (top - bottom)
+
+    @property
+    def per_layer(self) -> dict[int, LayerStats]:
+        """Layer index -> LayerStats (only layers with shapes)."""
+        return {entry.index: entry for entry in self.layers}
 
     def layer(self, index: int) -> LayerStats | None:
         for entry in self.layers:
@@ -187,6 +194,7 @@ def layout_statistics(layout: "db.Layout", cell: "db.Cell | int | str | None" = 
     shapes_stored, shapes_flat = ShapeCounts(), ShapeCounts()
     stored_per_layer: dict[int, int] = defaultdict(int)
     flat_per_layer: dict[int, int] = defaultdict(int)
+    points_stored = points_flat = 0
     editable = layout.is_editable()
     for index in in_scope:
         counted_cell = layout.cell(index)
@@ -195,9 +203,11 @@ def layout_statistics(layout: "db.Layout", cell: "db.Cell | int | str | None" = 
             shapes = counted_cell.shapes(layer_index)
             if shapes.is_empty():
                 continue
-            counts = _count_kinds(shapes, editable)
+            counts, points = _count_kinds(shapes, editable)
             total = counts.total
             shapes_stored.add_scaled(counts, 1)
+            points_stored += points
+            points_flat += factor * points
             stored_per_layer[layer_index] += total
             if factor:
                 shapes_flat.add_scaled(counts, factor)
@@ -227,6 +237,8 @@ def layout_statistics(layout: "db.Layout", cell: "db.Cell | int | str | None" = 
         array_members_flat=_weighted(members, instance_multiplicity),
         shapes_stored=shapes_stored,
         shapes_flat=shapes_flat,
+        points_stored=points_stored,
+        points_flat=points_flat,
         bbox=_bbox_um(layout, roots),
         dbu=layout.dbu,
         editable=editable,
@@ -307,10 +319,19 @@ def _count(shapes, flags: int) -> int:
     return count
 
 
-def _count_kinds(shapes, editable: bool) -> ShapeCounts:
+def _count_kinds(shapes, editable: bool) -> tuple[ShapeCounts, int]:
+    """Shapes by kind and the points of their outlines (box 4, path about 2 per spine point)."""
+    polygons = polygon_points = 0
+    for shape in shapes.each(db.Shapes.SPolygons):
+        polygons += 1
+        polygon_points += shape.polygon.num_points()
+    paths = path_points = 0
+    for shape in shapes.each(db.Shapes.SPaths):
+        paths += 1
+        path_points += 2 * shape.path.num_points()
     counts = ShapeCounts(
-        polygon=_count(shapes, db.Shapes.SPolygons),
-        path=_count(shapes, db.Shapes.SPaths),
+        polygon=polygons,
+        path=paths,
         text=_count(shapes, db.Shapes.STexts),
         other=_count(shapes, _other_flags()),
     )
@@ -321,7 +342,7 @@ def _count_kinds(shapes, editable: bool) -> ShapeCounts:
     else:
         # Viewer mode keeps shape arrays, which size() counts once; iterate to count members.
         counts.box = _count(shapes, db.Shapes.SBoxes)
-    return counts
+    return counts, 4 * counts.box + polygon_points + path_points
 
 
 def _scope_roots(layout, cell) -> list[int]:

@@ -112,11 +112,16 @@ def _tiled(layout, top, expr, job, reference_name, variable, bbox):
         processor.input(reference_name, keep_alive[-1])
     result = db.Region()
     processor.output("result", result)  # KLayout's receiver: clips to the tile, no Python per tile
+    # Bloat grows beyond the cell's box: the tiled area must grow with it or the growth is cut off
+    # (the XOR check caught exactly that at the bottom edge of a TinyTapeout tile).
+    halo = expr.halo()
+    frame = bbox.to_dtype(layout.dbu).enlarged(halo, halo)
+    processor.frame = frame
     partition = job.get("partition")
     if partition:
         processor.tile_size(partition, partition)
-        processor.tile_origin(bbox.left * layout.dbu, bbox.bottom * layout.dbu)
-    processor.tile_border(expr.halo(), expr.halo())
+        processor.tile_origin(frame.left, frame.bottom)
+    processor.tile_border(halo, halo)
     processor.dbu = layout.dbu
     processor.threads = job.get("threads", 0)
     processor.queue(f"_output(result, {expr.tiling(layout.dbu)})")

@@ -101,8 +101,6 @@ def _note(record: Dict) -> str:
     phases = record.get("phases")
     if phases:
         notes.append("read {read_s:.2f} s, compute {compute_s:.2f} s, write {write_s:.2f} s".format(**phases))
-    if record.get("engine_seconds") is not None:
-        notes.append(f"engine {record['engine_seconds']:.2f} s")
     return "; ".join(notes).replace("|", "/")
 
 
@@ -124,6 +122,9 @@ def render(run: Dict) -> str:
                f"and writing the whole layout with the result ({run['config']['out_format']}); peak RSS is "
                f"the process's own (`wait4`). Median of {run['config']['repeat']} run(s). "
                f"Ratios are to DRC deep mode on the same file and expression in this run.")
+    if run.get("floors"):
+        out.append("- Start-up floor (median of 3, doing nothing): " + ", ".join(
+            f"{name} {seconds:.2f} s" for name, seconds in run["floors"].items()))
     out.append("- XOR: every result layer is read back, flattened and XOR-ed against the reference "
                "(DRC deep unless it failed) with merged semantics; *identical* means the XOR is empty.")
     out.append("")

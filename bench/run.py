@@ -63,6 +63,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--results", help="results directory (default bench/results/<UTC time>)")
     parser.add_argument("--klayout", default=shutil.which("klayout") or "/usr/bin/klayout",
                         help="the KLayout application (for the DRC engine)")
+    parser.add_argument("--no-floors", action="store_true",
+                        help="skip measuring the start-up floor (an empty python/klayout run)")
     parser.add_argument("--list", action="store_true", help="print the cases and exit")
     return parser.parse_args(argv)
 
@@ -122,6 +124,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     _log(f"{len(cases)} cases, results in {results_dir}")
     _log(f"machine: {run['machine']['cpu']}, {run['machine']['cores']} cores, load {run['machine']['load_at_start']}")
 
+    if not args.no_floors:
+        run["floors"] = startup_floors(python, args.klayout, work_dir)
+        _log("start-up floors: " + ", ".join(f"{k} {v:.2f} s" for k, v in run["floors"].items()))
     for label in dict.fromkeys(c.file.label for c in cases):
         run["files"][label] = file_stats(python, os.path.join(args.data, FILES[label].name), label,
                                          out_dir, args)
@@ -150,6 +155,22 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(render(run))
     _log(f"report: {paths['md']}")
     return 0 if all(r["ok"] for r in run["cases"]) else 1
+
+
+def startup_floors(python: str, klayout: str, work_dir: str) -> Dict[str, float]:
+    """Wall time of doing nothing: what every case pays before it reads a byte."""
+    noop = os.path.join(work_dir, "noop.py")
+    with open(noop, "w") as handle:
+        handle.write("pass\n")
+    env = dict(os.environ, KLAYOUT_HOME=os.path.join(work_dir, "klayout_home"))
+    os.makedirs(env["KLAYOUT_HOME"], exist_ok=True)
+    floors = {}
+    for name, argv, environment in (
+            ("python + import klayout.db", [python, "-c", "import klayout.db"], None),
+            ("klayout -b (application)", [klayout, "-b", "-r", noop], env)):
+        times = [measure(argv, env=environment, timeout_s=120).wall_s for _ in range(3)]
+        floors[name] = sorted(times)[1]
+    return floors
 
 
 def file_stats(python: str, path: str, label: str, out_dir: str, args) -> Dict:
@@ -209,7 +230,8 @@ def _klayout_of(case: Case, args) -> str:
     return "0.28.5" if case.engine in ("drc", "api-app") else "0.30"
 
 
-_SUMMARY_SECONDS = re.compile(r", (\d+(?:\.\d+)?) s\)\s*$")
+#: layertools eval's summary: "... (tiled, 12 tiles, 3.21 s); read 2.10 s, write 1.30 s"
+_SUMMARY = re.compile(r"\(([a-z]+)[^()]*?(\d+(?:\.\d+)?) s\); read (\d+(?:\.\d+)?) s, write (\d+(?:\.\d+)?) s")
 
 
 def _harvest(record: Dict, text: str) -> None:
@@ -219,11 +241,14 @@ def _harvest(record: Dict, text: str) -> None:
         if line.startswith("BENCH-PHASES "):
             record["phases"] = json.loads(line[len("BENCH-PHASES "):])
         elif record["engine"] == "layertools" and line:
-            seconds = _SUMMARY_SECONDS.search(line)
-            if seconds:
-                record["engine_seconds"] = float(seconds.group(1))
-            if record["mode"] == "auto" and ("auto" in line.lower() or "strateg" in line.lower()):
-                record["chosen"] = line[:200]
+            summary = _SUMMARY.search(line)
+            if summary:
+                record["strategy_used"] = summary.group(1)
+                record["phases"] = {"read_s": float(summary.group(3)),
+                                    "compute_s": float(summary.group(2)),
+                                    "write_s": float(summary.group(4))}
+            if line.startswith("auto:"):
+                record["chosen"] = line[:240]
 
 
 def xor_group(records: List[Dict], python: str, args, log_dir: str) -> None:

@@ -199,10 +199,8 @@ def layout_statistics(layout: "db.Layout", cell: "db.Cell | int | str | None" = 
     for index in in_scope:
         counted_cell = layout.cell(index)
         factor = multiplicity.get(index, 0)
-        for layer_index in layer_indexes:
+        for layer_index in own_shape_layers(counted_cell, layer_indexes, bool(children.get(index))):
             shapes = counted_cell.shapes(layer_index)
-            if shapes.is_empty():
-                continue
             counts, points = _count_kinds(shapes, editable)
             total = counts.total
             shapes_stored.add_scaled(counts, 1)
@@ -285,6 +283,31 @@ def _multiplicities(layout, roots: list[int], children: dict[int, dict[int, int]
         if not frontier:
             break
     return multiplicity, instance_multiplicity
+
+
+def own_shape_layers(cell: "db.Cell", layer_indexes: Iterable[int], has_children: bool | None = None) -> list[int]:
+    """The layers on which ``cell`` itself holds shapes, found without touching the others.
+
+    ``cell.shapes(layer)`` on a layer the cell has no shapes on CREATES an empty shape list (about
+    80 bytes; 3.5 MB over a 745-cell, 59-layer layout), which would change the very memory figures
+    this package reports.  The per-layer bounding box (hierarchical, cached) rules most layers out;
+    for cells with children a depth-0 shape iterator (read-only access) tells own shapes apart.
+    """
+    if cell.bbox().empty():
+        return []
+    if has_children is None:
+        has_children = cell.child_cells() > 0
+    found = []
+    for layer_index in layer_indexes:
+        if cell.bbox(layer_index).empty():
+            continue
+        if has_children:
+            iterator = cell.begin_shapes_rec(layer_index)
+            iterator.max_depth = 0
+            if iterator.at_end():
+                continue
+        found.append(layer_index)
+    return found
 
 
 def _weighted(per_cell: dict[int, int], multiplicity: dict[int, int]) -> int:
@@ -382,4 +405,4 @@ def _bbox_um(layout, roots: list[int]):
     return (box.left, box.bottom, box.right, box.top)
 
 
-__all__ = ["ShapeCounts", "LayerStats", "LayoutStats", "layout_statistics", "SHAPE_KINDS"]
+__all__ = ["ShapeCounts", "LayerStats", "LayoutStats", "layout_statistics", "own_shape_layers", "SHAPE_KINDS"]

@@ -1,0 +1,268 @@
+"""Memory estimates for the three evaluation strategies, a strategy suggestion, and advice.
+
+The estimates are linear models in the number of outline points the evaluation reads (boxes 4,
+polygons their vertex count, paths about 2 per spine point), taken from ``layout_statistics``.
+Their constants were measured with peak-RSS probes (``/proc/self/clear_refs`` + ``VmHWM``) on the
+real layouts in ``shared/data`` with KLayout 0.30.12: ``A & B`` evaluated flat (Region), tiled
+(TilingProcessor, output into the layout) and deep (DeepShapeStore).  doc/memory.md has the table.
+
+    flat  = FLAT_BYTES_PER_POINT * P_in_flat + OUTPUT_BYTES_PER_POINT * P_out
+    tiled = workers * FLAT_BYTES_PER_POINT * P_in_flat * min(1, tile_area / area)
+            + LAYOUT_BYTES_PER_POINT * P_out
+    deep  = DEEP_HIERARCHY_FACTOR * (Cell info + Instances used bytes)
+            + DEEP_BYTES_PER_POINT * P_in_stored + LAYOUT_BYTES_PER_POINT * P_out_stored
+
+P_out (the result's points) is unknown before evaluating: the low estimate assumes an empty
+result, the high one a result as large as the input, the typical one half of it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+from ..stats import LayoutStats
+
+#: Peak bytes per flat input point of a flat Region evaluation (measured 83..111, median ~100).
+FLAT_BYTES_PER_POINT = 110
+#: Additional bytes per output point of a flat evaluation (result Region plus its copy in the layout).
+OUTPUT_BYTES_PER_POINT = 75
+#: Bytes per result point once it sits in the layout (editor mode, boxes: ~45 B per box).
+LAYOUT_BYTES_PER_POINT = 12
+#: Peak bytes per stored (hierarchical) input point in a DeepShapeStore evaluation.
+DEEP_BYTES_PER_POINT = 250
+#: The deep store copies the hierarchy: its cells and instances cost about this much of the layout's.
+DEEP_HIERARCHY_FACTOR = 2.0
+#: Output/input point ratio of the "typical" estimate.
+TYPICAL_OUTPUT_RATIO = 0.5
+#: Hierarchical ratio (flat points / stored points) above which deep evaluation wins.
+DEEP_RATIO = 8.0
+#: Flat evaluations estimated below this stay flat (fast, no tiling overhead) when memory allows.
+FLAT_COMFORT_BYTES = 256 * 1024 * 1024
+#: Flat input points per tile the partition suggestion aims at (~30 MB working set per worker).
+POINTS_PER_TILE = 250_000
+NICE_PARTITIONS = (10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0)
+
+
+@dataclass
+class MemoryEstimate:
+    """Estimated peak memory (bytes above the loaded layout) of one strategy."""
+
+    strategy: str
+    low_bytes: int
+    typical_bytes: int
+    high_bytes: int
+    formula: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class StrategySuggestion:
+    strategy: str                  # flat, tiled or deep
+    partition_um: float | None     # tile size for tiled, None otherwise
+    threads: int
+    reason: str
+    estimates: dict[str, MemoryEstimate] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {"strategy": self.strategy, "partition_um": self.partition_um, "threads": self.threads,
+                "reason": self.reason, "estimates": {k: v.as_dict() for k, v in self.estimates.items()}}
+
+
+@dataclass
+class Advice:
+    """One piece of advice and the figure that supports it."""
+
+    topic: str       # dominant-category, slack, fragmentation, strategy, estimate, mode, hierarchy
+    message: str
+    figure: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def human_bytes(value: float | int | None) -> str:
+    if value is None:
+        return "n/a"
+    value = float(value)
+    for unit in ("B", "kB", "MB", "GB"):
+        if abs(value) < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000.0
+    return f"{value:.1f} TB"
+
+
+def estimate_memory(stats: LayoutStats, partition_um: float | None = 100.0, threads: int = 0,
+                    hierarchy_bytes: int = 0) -> dict[str, MemoryEstimate]:
+    """Peak memory of evaluating an expression over the layers ``stats`` was counted on.
+
+    ``hierarchy_bytes``: the layout's Cell info + Instances used bytes (for the deep estimate).
+    """
+    points_flat = stats.points_flat
+    points_stored = stats.points_stored
+    area = stats.area_um2
+    workers = max(1, threads)
+
+    def spread(fixed: float, per_output_point: float, output_points: int) -> tuple[int, int, int]:
+        low = fixed
+        typical = fixed + per_output_point * TYPICAL_OUTPUT_RATIO * output_points
+        high = fixed + per_output_point * output_points
+        return int(low), int(typical), int(high)
+
+    flat = spread(FLAT_BYTES_PER_POINT * points_flat, OUTPUT_BYTES_PER_POINT, points_flat)
+    estimates = {"flat": MemoryEstimate(
+        "flat", *flat,
+        f"{FLAT_BYTES_PER_POINT} B x {points_flat:,} flat input points"
+        f" + {OUTPUT_BYTES_PER_POINT} B x output points (0..{points_flat:,})")}
+
+    if partition_um:
+        tile = (partition_um * partition_um)
+        share = min(1.0, tile / area) if area > 0 else 1.0
+        working = workers * FLAT_BYTES_PER_POINT * points_flat * share
+        tiled = spread(working, LAYOUT_BYTES_PER_POINT, points_flat)
+        estimates["tiled"] = MemoryEstimate(
+            "tiled", *tiled,
+            f"{workers} worker(s) x {FLAT_BYTES_PER_POINT} B x {points_flat:,} points x {share:.3g} of the area"
+            f" per {partition_um:g} um tile + {LAYOUT_BYTES_PER_POINT} B x output points")
+
+    fixed = DEEP_HIERARCHY_FACTOR * hierarchy_bytes + DEEP_BYTES_PER_POINT * points_stored
+    deep = spread(fixed, LAYOUT_BYTES_PER_POINT, points_stored)
+    estimates["deep"] = MemoryEstimate(
+        "deep", *deep,
+        f"{DEEP_HIERARCHY_FACTOR:g} x {hierarchy_bytes:,} B hierarchy + {DEEP_BYTES_PER_POINT} B x"
+        f" {points_stored:,} stored input points + {LAYOUT_BYTES_PER_POINT} B x output points")
+    return estimates
+
+
+def suggest_partition(stats: LayoutStats, threads: int = 0) -> float:
+    """A tile size (µm) giving about POINTS_PER_TILE flat points per tile, and work for every thread."""
+    area = stats.area_um2
+    if area <= 0 or stats.points_flat <= 0:
+        return 100.0
+    density = stats.points_flat / area
+    side = math.sqrt(POINTS_PER_TILE / density)
+    if threads > 1:  # at least two tiles per thread, or threads idle (KLayout #1517)
+        side = min(side, math.sqrt(area / (2 * threads)))
+    candidates = [nice for nice in NICE_PARTITIONS if nice <= side]
+    return candidates[-1] if candidates else NICE_PARTITIONS[0]
+
+
+def suggest_strategy(stats: LayoutStats, threads: int = 0, memory_budget: int | None = None,
+                     hierarchy_bytes: int = 0) -> StrategySuggestion:
+    """flat, tiled or deep for an evaluation over the layers and depth ``stats`` was counted with.
+
+    Usable by the engine's ``auto``: call ``layout_statistics(layout, cell, layers=<the expression's
+    layers>, depth=<depth>)`` first.  ``memory_budget`` defaults to half the available memory.
+    """
+    if memory_budget is None:
+        memory_budget = _available_memory() // 2
+    partition = suggest_partition(stats, threads)
+    estimates = estimate_memory(stats, partition, threads, hierarchy_bytes)
+    flat = estimates["flat"].typical_bytes
+    ratio = stats.points_flat / stats.points_stored if stats.points_stored else 1.0
+
+    if stats.points_flat == 0:
+        return StrategySuggestion("flat", None, threads, "nothing to evaluate: no shapes on the input layers",
+                                  estimates)
+    if ratio >= DEEP_RATIO and stats.depth > 0:
+        return StrategySuggestion(
+            "deep", None, threads,
+            f"strongly hierarchical: {stats.points_flat:,} flat points from {stats.points_stored:,} stored"
+            f" ({ratio:.0f}:1); deep needs ~{human_bytes(estimates['deep'].typical_bytes)}"
+            f" against ~{human_bytes(flat)} flat", estimates)
+    if flat <= min(FLAT_COMFORT_BYTES, memory_budget):
+        return StrategySuggestion(
+            "flat", None, threads,
+            f"small: a flat evaluation needs ~{human_bytes(flat)} ({stats.points_flat:,} points)", estimates)
+    return StrategySuggestion(
+        "tiled", partition, threads,
+        f"large and mostly flat ({ratio:.1f}:1): flat would need ~{human_bytes(flat)}; {partition:g} um tiles"
+        f" need ~{human_bytes(estimates['tiled'].typical_bytes)}", estimates)
+
+
+def _available_memory() -> int:
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 4 * 1024 ** 3
+
+
+def advise(report) -> list[Advice]:
+    """Advice drawn from a MemoryReport, each with the figure that supports it."""
+    items: list[Advice] = []
+    stats = report.statistics
+    total = stats.total
+    if total.used > 0:
+        parts = [line for line in stats.master if line.name != "Total"]
+        if parts:
+            top = max(parts, key=lambda line: line.used)
+            share = top.used / total.used
+            hint = {
+                "Shapes info": "shapes dominate: evaluate only the layers you need, and prefer viewer mode for reading",
+                "Instances": "instances dominate: the hierarchy is large; deep evaluation keeps it, flat expands it",
+                "Cell info": "cell bookkeeping dominates: many small cells",
+                "Layout info": "layout bookkeeping dominates (names, properties, layer tables)",
+            }.get(top.name, f"{top.name} dominates")
+            items.append(Advice("dominant-category", hint,
+                                f"{top.name}: {human_bytes(top.used)} of {human_bytes(total.used)} ({share:.0%})"))
+        if total.reqd > 0 and total.slack / total.reqd > 0.10:
+            items.append(Advice("slack", "containers reserve more than they use (normal after loading; "
+                                         "it does not grow with evaluations)",
+                                f"{human_bytes(total.slack)} reserved beyond {human_bytes(total.used)} used "
+                                f"({total.slack / total.reqd:.0%} of allocated)"))
+
+    process = report.process
+    if process.heap_free_bytes is not None and process.rss_bytes:
+        fraction = process.heap_free_fraction or 0.0
+        if fraction > 0.25 and process.heap_free_bytes > 64 * 1024 * 1024:
+            items.append(Advice("fragmentation",
+                                "the allocator holds much freed memory: the process size overstates what is "
+                                "in use (earlier large operations left it fragmented)",
+                                f"{human_bytes(process.heap_free_bytes)} free inside a heap of "
+                                f"{human_bytes(process.heap_free_bytes + (process.heap_in_use_bytes or 0))}"))
+    if process.rss_bytes and total.reqd:
+        items.append(Advice("process", "resident size of the whole process (the application, its libraries and "
+                                       "every open layout) against this layout's own memory",
+                            f"resident {human_bytes(process.rss_bytes)}, peak {human_bytes(process.peak_rss_bytes)};"
+                            f" this layout {human_bytes(total.reqd)} allocated"))
+
+    hierarchy = report.hierarchy
+    if hierarchy is not None:
+        if hierarchy.shapes_stored.total:
+            items.append(Advice("hierarchy",
+                                "flat expansion factor: how much a flat evaluation multiplies the stored data",
+                                f"{hierarchy.shapes_flat.total:,} flat shapes from {hierarchy.shapes_stored.total:,}"
+                                f" stored ({hierarchy.shape_ratio:,.1f}:1), depth {hierarchy.depth}"))
+        suggestion = report.suggestion
+        if suggestion is not None:
+            for name in ("flat", "tiled", "deep"):
+                estimate = suggestion.estimates.get(name)
+                if estimate is None:
+                    continue
+                items.append(Advice("estimate", f"{name} evaluation over {_layer_scope(hierarchy)}: peak memory "
+                                                f"above the loaded layout",
+                                    f"~{human_bytes(estimate.typical_bytes)} (range {human_bytes(estimate.low_bytes)}"
+                                    f" .. {human_bytes(estimate.high_bytes)})"))
+            partition = f", partition {suggestion.partition_um:g} um" if suggestion.partition_um else ""
+            items.append(Advice("strategy", f"suggested strategy: {suggestion.strategy}{partition}", suggestion.reason))
+    if report.editable and report.source and report.source.lower().endswith((".oas", ".oas.gz", ".oasis")):
+        items.append(Advice("mode", "editor mode expands OASIS repetitions; viewer mode keeps them as arrays and "
+                                    "needs less memory for reading and display", "layout is editable"))
+    return items
+
+
+def _layer_scope(stats: LayoutStats) -> str:
+    count = len(stats.layers)
+    return f"all {count} layers (upper bound; an expression reads fewer)" if count != 1 else \
+        f"layer {stats.layers[0].label}"
+
+
+__all__ = ["MemoryEstimate", "StrategySuggestion", "Advice", "estimate_memory", "suggest_strategy",
+           "suggest_partition", "advise", "human_bytes",
+           "FLAT_BYTES_PER_POINT", "OUTPUT_BYTES_PER_POINT", "LAYOUT_BYTES_PER_POINT", "DEEP_BYTES_PER_POINT"]

@@ -1,0 +1,48 @@
+"""``layertools memstat INPUT [--detailed] [--json] [--cell NAME]`` (layertools-contract.md §4).
+
+The file is read as ``klayout -b`` reads a file given on its command line (viewer mode, default
+reader options), so the master block equals ``klayout -b -d 31 INPUT``'s for the same KLayout
+version.  Exit status: 0 success, 1 unreadable input, 2 unknown cell.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..errors import LayertoolsError
+from ..layoutio import LayoutFileError
+from .document import memory_report, read_layout_for_report
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+def memstat_command(args: argparse.Namespace) -> int:
+    editable = bool(getattr(args, "editor", False))
+    cell = getattr(args, "cell", None)
+    try:
+        layout, timing = read_layout_for_report(args.input, editable=editable)
+    except LayoutFileError as exc:
+        print(f"layertools memstat: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    if cell is not None and not layout.has_cell(cell):
+        tops = sorted(layout.cell(index).name for index in layout.each_top_cell())
+        shown = ", ".join(tops[:10]) + (f" and {len(tops) - 10} more" if len(tops) > 10 else "")
+        print(f"layertools memstat: unknown cell {cell!r} in {args.input} (top cells: {shown})", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        report = memory_report(layout, cell=cell, detailed=bool(args.detailed), load=timing,
+                               source=args.input, threads=int(getattr(args, "threads", 0) or 0))
+    except LayertoolsError as exc:
+        print(f"layertools memstat: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    text = report.to_json() + "\n" if args.json else report.to_text()
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `layertools memstat big.gds | head`
+        return EXIT_OK
+    return EXIT_OK
+
+
+__all__ = ["memstat_command"]

@@ -1,0 +1,360 @@
+"""Put layertools into the KLayout main window: two docks, a "Layer Tools" submenu, toolbar buttons.
+
+Called by the autorun macro at every start of the application.  Rules it keeps:
+
+- It runs only in the GUI (``layertools.gui.environment()``); in batch mode and standalone it does
+  nothing.
+- It is idempotent: a second call (a re-run autorun macro, a reloaded module) reuses the docks it
+  finds by object name and replaces its menu items instead of adding duplicates.
+- It never raises.  KLayout swallows exceptions of autorun macros (nothing is printed in ``-zz``
+  mode), and an exception in a menu handler opens a modal dialog, so every failure is logged to
+  ``<KLAYOUT_HOME>/layertools.log`` and to KLayout's log (stderr and the log viewer) instead.
+- The docks are built by their own modules, imported lazily: a panel that fails to import or to
+  construct costs only its own menu entry (shown disabled, with the reason in its tool tip).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import logging.handlers
+import os
+from dataclasses import asdict, dataclass, field
+
+from .. import ICON_DIR
+from .._version import __version__
+from . import GUI, environment
+
+LOGGER_NAME = "layertools"
+MENU_NAME = "layertools_menu"
+MENU_PATH = "tools_menu." + MENU_NAME
+MENU_TITLE = "Layer Tools"
+TOOLBAR_SEPARATOR = "layertools_separator"
+MIN_KLAYOUT = (0, 28)
+LAYER_TOOLBOX_DOCK = "lt_dock_widget"   # KLayout's "Layer Toolbox" (0.28.5), in the right dock area
+PLACED_CONFIG_PREFIX = "layertools-dock-placed-"   # KLayout configuration key per dock
+
+
+@dataclass(frozen=True)
+class PanelSpec:
+    """One dock and the menu entry and toolbar button that show it."""
+
+    key: str            # menu item name: tools_menu.layertools_menu.<key>, @toolbar.layertools_<key>
+    module: str
+    class_name: str
+    object_name: str    # the dock's objectName (contract §6)
+    title: str          # menu entry
+    icon_text: str      # text under the toolbar icon
+    tool_tip: str
+    icon: str           # file in icons/
+
+    @property
+    def menu_item(self) -> str:
+        return f"{MENU_PATH}.{self.key}"
+
+    @property
+    def toolbar_item(self) -> str:
+        return f"@toolbar.layertools_{self.key}"
+
+    @property
+    def icon_path(self) -> str:
+        return os.path.join(ICON_DIR, self.icon)
+
+
+PANELS = (
+    PanelSpec("expression", "layertools.gui.expression_panel", "ExpressionDock",
+              "layertools_expression_dock", "Layer Expressions", "Layer Expr",
+              "Evaluate Xic-style layer expressions (e.g. 68/20 & !69/20) into a layer",
+              "expression.png"),
+    PanelSpec("memory", "layertools.gui.memory_panel", "MemoryDock",
+              "layertools_memory_dock", "Memory Report", "Memory",
+              "Where the memory of the loaded layouts goes (KLayout's -d 31 report and more)",
+              "memory.png"),
+)
+
+
+@dataclass
+class InstallReport:
+    """What :func:`install` did (tests and users' macros read it; nothing in it is a Qt object)."""
+
+    environment: str
+    installed: bool = False
+    version: str = __version__
+    docks: dict = field(default_factory=dict)          # key -> object name of docks that exist now
+    reused_docks: list = field(default_factory=list)   # keys of docks found from an earlier install
+    menu_items: list = field(default_factory=list)
+    toolbar_items: list = field(default_factory=list)
+    errors: list = field(default_factory=list)
+    log_file: str = ""
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+# Module-level so the Actions (and their Python handlers) live as long as the application; also
+# what makes a second install() in the same interpreter cheap.
+_actions: dict = {}
+_panel_errors: dict = {}
+
+
+def install(main_window=None) -> InstallReport:
+    """Install into ``main_window`` (default: the application's).  See the module docstring."""
+    report = InstallReport(environment=GUI if main_window is not None else _safe_environment())
+    if report.environment != GUI:
+        return report
+    logger = get_logger()
+    report.log_file = log_path()
+    try:
+        import pya  # type: ignore[import-not-found]
+        mw = main_window or pya.Application.instance().main_window()
+        _check_version(logger)
+        for spec in PANELS:
+            dock = _ensure_dock(mw, spec, report, logger)
+            if dock is not None:
+                report.docks[spec.key] = spec.object_name
+        _install_menu(mw, report, logger)
+        report.installed = True
+        logger.info("layertools %s installed: docks %s", __version__, sorted(report.docks))
+    except Exception as exc:  # never let KLayout swallow it silently
+        logger.exception("layertools: installing the menus and docks failed")
+        report.errors.append(f"install failed: {exc!r}")
+    return report
+
+
+def uninstall(main_window=None) -> None:
+    """Remove the menu entries, toolbar buttons and docks again (for development: reload, re-install)."""
+    if main_window is None and _safe_environment() != GUI:
+        return
+    logger = get_logger()
+    try:
+        import pya  # type: ignore[import-not-found]
+        mw = main_window or pya.Application.instance().main_window()
+        menu = mw.menu()
+        for spec in PANELS:
+            for path in (spec.menu_item, spec.toolbar_item):
+                if menu.is_valid(path):
+                    menu.delete_item(path)
+            dock = mw.findChild(spec.object_name)
+            if dock is not None:
+                dock.hide()
+                mw.removeDockWidget(dock)
+                dock.deleteLater()
+        for path in (MENU_PATH, "@toolbar." + TOOLBAR_SEPARATOR):
+            if menu.is_valid(path):
+                menu.delete_item(path)
+        _actions.clear()
+    except Exception:
+        logger.exception("layertools: uninstall failed")
+
+
+def show_panel(key: str) -> bool:
+    """Show and raise the dock ``key`` ("expression" or "memory"), creating it if needed.
+
+    This is what the menu entries and toolbar buttons do.  Returns False (and says why in the status
+    bar and the log) when the panel is unavailable.  Never raises: it runs inside Qt slots.
+    """
+    logger = get_logger()
+    try:
+        import pya  # type: ignore[import-not-found]
+        mw = pya.Application.instance().main_window()
+        spec = _spec(key)
+        dock = mw.findChild(spec.object_name)
+        if dock is None:  # its class failed before, or someone closed and deleted it: try again
+            dock = _ensure_dock(mw, spec, InstallReport(environment=GUI), logger, hidden=False)
+        if dock is None:
+            mw.message(f"layertools: the {spec.title} panel is unavailable: "
+                       f"{_panel_errors.get(key, 'see the log')} (log: {log_path()})", 15000)
+            return False
+        _place_first_time(mw, spec, dock, logger)
+        dock.show()
+        dock.qt_raise()
+        dock.activateWindow()
+        return True
+    except Exception:
+        logger.exception("layertools: showing panel %r failed", key)
+        return False
+
+
+# ------------------------------------------------------------------------------------------------
+# docks
+
+def _ensure_dock(mw, spec: PanelSpec, report: InstallReport, logger: logging.Logger, hidden: bool = True):
+    import pya  # type: ignore[import-not-found]
+    existing = mw.findChild(spec.object_name)
+    if existing is not None:
+        report.reused_docks.append(spec.key)
+        return existing
+    try:
+        module = importlib.import_module(spec.module)
+        dock_class = getattr(module, spec.class_name, None)
+        if dock_class is None:
+            raise ImportError(f"{spec.module} has no class {spec.class_name}")
+        dock = dock_class(mw)
+    except Exception as exc:
+        _panel_errors[spec.key] = f"{type(exc).__name__}: {exc}"
+        logger.exception("layertools: the %s panel (%s.%s) is unavailable",
+                         spec.title, spec.module, spec.class_name)
+        report.errors.append(f"{spec.key}: {_panel_errors[spec.key]}")
+        return None
+    _panel_errors.pop(spec.key, None)
+    if dock.objectName != spec.object_name:
+        logger.warning("layertools: %s set objectName %r; using %r", spec.class_name, dock.objectName,
+                       spec.object_name)
+        dock.objectName = spec.object_name
+    mw.addDockWidget(pya.Qt.RightDockWidgetArea, dock)
+    if hidden:
+        dock.hide()  # out of the way until its menu entry or toolbar button is used
+    return dock
+
+
+def _place_first_time(mw, spec: PanelSpec, dock, logger: logging.Logger) -> None:
+    """The first time a dock is ever shown, tab it with the Layer Toolbox (or our other dock).
+
+    A plain addDockWidget stacks it under the layer list and squeezes that to nothing.  This cannot
+    happen in install(): KLayout restores its saved window state after the autorun macros and undoes
+    any tabbing done there (seen in 0.28.5).  Later sessions keep wherever the user put the dock,
+    because KLayout saves and restores the state of docks that have an object name.
+    """
+    import pya  # type: ignore[import-not-found]
+    app = pya.Application.instance()
+    key = PLACED_CONFIG_PREFIX + spec.key
+    try:
+        if app.get_config(key) == "true":
+            return
+    except Exception:
+        pass
+    if dock.isFloating() or mw.tabifiedDockWidgets(dock):
+        return
+    candidates = [mw.findChild(p.object_name) for p in PANELS if p.key != spec.key]
+    candidates = [c for c in candidates if c is not None and c.isVisible()]
+    anchor = candidates[0] if candidates else mw.findChild(LAYER_TOOLBOX_DOCK)
+    if anchor is None:
+        return
+    try:
+        mw.tabifyDockWidget(anchor, dock)
+        app.set_config(key, "true")
+    except Exception:
+        logger.warning("layertools: could not tab %s with %s", spec.object_name, anchor.objectName)
+
+
+# ------------------------------------------------------------------------------------------------
+# menu and toolbar
+
+def _install_menu(mw, report: InstallReport, logger: logging.Logger) -> None:
+    menu = mw.menu()
+    if not menu.is_valid(MENU_PATH):
+        menu.insert_menu("tools_menu.end", MENU_NAME, MENU_TITLE)
+    if not menu.is_valid("@toolbar." + TOOLBAR_SEPARATOR):
+        menu.insert_separator("@toolbar.end", TOOLBAR_SEPARATOR)
+    for spec in PANELS:
+        action = _make_action(spec, logger)
+        # Replacing instead of skipping keeps one entry per panel even after a module reload,
+        # whose fresh handlers would otherwise never be connected.
+        for path, parent in ((spec.menu_item, MENU_PATH), (spec.toolbar_item, "@toolbar")):
+            if menu.is_valid(path):
+                menu.delete_item(path)
+            name = path.rsplit(".", 1)[1]
+            menu.insert_item(parent + ".end", name, action)
+        report.menu_items.append(spec.menu_item)
+        report.toolbar_items.append(spec.toolbar_item)
+        _actions[spec.key] = action
+
+
+def _make_action(spec: PanelSpec, logger: logging.Logger):
+    import pya  # type: ignore[import-not-found]
+    action = pya.Action()
+    action.title = spec.title
+    action.icon_text = spec.icon_text
+    action.tool_tip = spec.tool_tip
+    if os.path.isfile(spec.icon_path):
+        action.icon = spec.icon_path
+    else:
+        logger.warning("layertools: icon %s is missing", spec.icon_path)
+    if spec.key in _panel_errors:
+        action.tool_tip = f"{spec.tool_tip}\nUnavailable: {_panel_errors[spec.key]}"
+    key = spec.key
+    action.on_triggered(lambda: show_panel(key))
+    return action
+
+
+def _spec(key: str) -> PanelSpec:
+    for spec in PANELS:
+        if spec.key == key:
+            return spec
+    raise KeyError(f"no layertools panel {key!r}; panels: {', '.join(s.key for s in PANELS)}")
+
+
+# ------------------------------------------------------------------------------------------------
+# logging
+
+class _KLayoutLogHandler(logging.Handler):
+    """Forwards warnings and errors to KLayout's own log (stderr and Help > Log Viewer)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            import pya  # type: ignore[import-not-found]
+            text = self.format(record)
+            if record.levelno >= logging.ERROR:
+                pya.Logger.error(text)
+            elif record.levelno >= logging.WARNING:
+                pya.Logger.warn(text)
+            else:
+                pya.Logger.info(text)
+        except Exception:
+            pass  # a logger that raises would defeat its purpose
+
+
+def get_logger() -> logging.Logger:
+    """The package's logger, set up once: ``<KLAYOUT_HOME>/layertools.log`` plus KLayout's log."""
+    logger = logging.getLogger(LOGGER_NAME)
+    if getattr(logger, "_layertools_configured", False):
+        return logger
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    try:
+        os.makedirs(os.path.dirname(log_path()), exist_ok=True)
+        to_file = logging.handlers.RotatingFileHandler(log_path(), maxBytes=512 * 1024, backupCount=1,
+                                                       encoding="utf-8")
+        to_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        logger.addHandler(to_file)
+    except OSError:
+        pass  # a read-only home: KLayout's log below still gets the messages
+    to_klayout = _KLayoutLogHandler(level=logging.WARNING)
+    to_klayout.setFormatter(logging.Formatter("%(message)s"))
+    logger.addHandler(to_klayout)
+    logger._layertools_configured = True  # type: ignore[attr-defined]
+    return logger
+
+
+def log_path() -> str:
+    """``layertools.log`` in KLayout's home folder (KLAYOUT_HOME, by default ~/.klayout)."""
+    return os.path.join(_klayout_home(), "layertools.log")
+
+
+def _klayout_home() -> str:
+    home = os.environ.get("KLAYOUT_HOME")
+    if home:
+        return home
+    try:
+        import pya  # type: ignore[import-not-found]
+        path = pya.Application.instance().application_data_path()
+        if path:
+            return path
+    except Exception:
+        pass
+    return os.path.join(os.path.expanduser("~"), ".klayout")
+
+
+def _check_version(logger: logging.Logger) -> None:
+    from ..compat import klayout_version
+    version = klayout_version()
+    if version and version < MIN_KLAYOUT:
+        logger.warning("layertools %s needs KLayout %s or newer; this is %s", __version__,
+                       ".".join(map(str, MIN_KLAYOUT)), ".".join(map(str, version)))
+
+
+def _safe_environment() -> str:
+    try:
+        return environment()
+    except Exception:
+        return "unknown"

@@ -1,0 +1,257 @@
+"""What the panel needs from KLayout's layout view: the current cell, the layer panel, the
+selection, undo transactions and the progress bar.  No evaluation logic lives here.
+
+KLayout facts this module relies on (measured, see klayout-platform.md §2):
+- a layer-panel change made outside a transaction clears the whole undo stack, so the result
+  layer's entry is inserted inside the evaluation's transaction;
+- a layer-panel entry without colours is drawn black;
+- in viewer mode (non-editable layout) ``Shapes.insert`` inside a transaction raises, so
+  evaluations there run without a transaction;
+- an empty transaction leaves no undo step.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Iterator
+
+import pya
+
+from ..errors import Cancelled
+
+# Bright, mutually distinct colours that read well on KLayout's black and white backgrounds;
+# a new result layer gets the one least like the colours already in the layer panel.
+RESULT_COLOURS = (0xff8000, 0xff2020, 0xff40ff, 0xffe000, 0x00e0ff, 0x80ff00, 0x8080ff,
+                  0x00ff9c, 0xc08040, 0xff80c0, 0xffffff)
+RESULT_DITHER = 5  # KLayout's "lightly left-hatched": the layers underneath stay visible
+
+
+class NoLayoutError(Exception):
+    """There is no layout (or no cell) to work on; the message says what to do."""
+
+
+@dataclass
+class Target:
+    """The view, cellview and cell an evaluation acts on."""
+
+    view: "pya.LayoutView"
+    cellview: "pya.CellView"
+    layout: "pya.Layout"
+    cell: "pya.Cell"
+
+    @property
+    def editable(self) -> bool:
+        return bool(self.layout.is_editable())
+
+    @property
+    def is_single_top(self) -> bool:
+        tops = list(self.layout.each_top_cell())
+        return len(tops) == 1 and tops[0] == self.cell.cell_index()
+
+
+def current_target() -> Target:
+    """The current view's current cell, or NoLayoutError saying why there is none."""
+    view = pya.LayoutView.current()
+    if view is None:
+        raise NoLayoutError("No layout is open: open a layout (File > Open) first.")
+    cellview = view.active_cellview()
+    if cellview is None or not cellview.is_valid():
+        raise NoLayoutError("No layout is open in the current view: open a layout first.")
+    cell = cellview.cell
+    if cell is None:
+        raise NoLayoutError("No cell is selected: choose a cell in the Cells panel first.")
+    return Target(view, cellview, cellview.layout(), cell)
+
+
+def layer_choices(target: Target) -> list[str]:
+    """Texts offered by the To-layer completion: every layer as 'L/D' or 'NAME L/D', and the
+    names given to layers in the layer panel."""
+    choices: list[str] = []
+    for index in target.layout.layer_indexes():
+        info = target.layout.get_info(index)
+        choices.append(_layer_text(info))
+    for name in panel_layer_names(target):
+        if name not in choices:
+            choices.append(name)
+    return sorted(set(choices), key=_natural_key)
+
+
+def panel_layer_names(target: Target) -> dict[str, int]:
+    """Layer-panel names (e.g. from a .lyp file) of this cellview's layers: name -> layer index."""
+    names: dict[str, int] = {}
+    for node in _layer_nodes(target.view):
+        if node.has_children() or node.cellview() != target.cellview.index():
+            continue
+        index = node.layer_index()
+        if node.name and index >= 0:
+            names.setdefault(node.name, index)
+    return names
+
+
+def resolve_panel_name(target: Target, text: str) -> str:
+    """Turn a To-layer text that is only a layer-panel name into the layer's 'L/D' (so a new
+    layer is not created under that name); any other text is returned unchanged."""
+    wanted = text.strip().lower()
+    for index in target.layout.layer_indexes():
+        info = target.layout.get_info(index)
+        if info.name and info.name.lower() == wanted:
+            return text.strip()
+    for name, index in panel_layer_names(target).items():
+        if name.lower() == wanted:
+            return _layer_text(target.layout.get_info(index))
+    return text.strip()
+
+
+def show_result_layer(target: Target, layer_index: int) -> bool:
+    """Make ``layer_index`` visible in the layer panel: insert an entry with a real colour, or make
+    an existing hidden entry visible.  Returns True when an entry was inserted.  Call it inside
+    the evaluation's transaction (see the module notes)."""
+    view, cv_index = target.view, target.cellview.index()
+    used_colours = set()
+    for node in _layer_nodes(view):
+        used_colours.add(node.fill_color & 0xffffff)
+        if node.has_children() or node.cellview() != cv_index or node.layer_index() != layer_index:
+            continue
+        if not node.visible:
+            props = node.dup()
+            props.visible = True
+            view.set_layer_properties(_iterator_for(view, node), props)
+        return False
+    info = target.layout.get_info(layer_index)
+    colour = distinct_colour(used_colours)
+    props = pya.LayerPropertiesNode()
+    props.source = f"{info.to_s()}@{cv_index + 1}"
+    props.fill_color = colour
+    props.frame_color = colour
+    props.dither_pattern = RESULT_DITHER
+    props.width = 1
+    props.visible = True
+    view.insert_layer(view.end_layers(), props)
+    return True
+
+
+def distinct_colour(used: set[int]) -> int:
+    """The candidate colour farthest from every colour already in the layer panel, so the result
+    does not look like one of its inputs."""
+    def distance(a: int, b: int) -> int:
+        return sum((((a >> s) & 0xff) - ((b >> s) & 0xff)) ** 2 for s in (0, 8, 16))
+    used = {c for c in used if c not in (0, 0xffffff)}  # unset colours read as black/white
+    if not used:
+        return RESULT_COLOURS[0]
+    return max(RESULT_COLOURS, key=lambda c: min(distance(c, u) for u in used))
+
+
+def layer_panel_has(target: Target, layer_index: int) -> bool:
+    cv_index = target.cellview.index()
+    return any(not n.has_children() and n.cellview() == cv_index and n.layer_index() == layer_index
+               for n in _layer_nodes(target.view))
+
+
+def selection_regions(target: Target) -> dict[int, "pya.Region"]:
+    """The selected shapes of the current cell per layer, in the cell's coordinates (for sqz)."""
+    regions: dict[int, pya.Region] = {}
+    cv_index = target.cellview.index()
+    cell_index = target.cell.cell_index()
+    context_index = target.cellview.ctx_cell_index()
+    to_cell_from_context = target.cellview.context_trans().inverted()
+    for path in target.view.each_object_selected():
+        if path.cv_index != cv_index or path.is_cell_inst():
+            continue
+        shape = path.shape
+        polygon = shape.polygon if shape is not None else None
+        if polygon is None:  # texts, edges and points have no area
+            continue
+        if path.top == cell_index:
+            trans = path.trans()
+        elif path.top == context_index:
+            trans = to_cell_from_context * path.trans()
+        else:
+            continue
+        regions.setdefault(path.layer, pya.Region()).insert(polygon.transformed(trans))
+    return regions
+
+
+@contextlib.contextmanager
+def undo_step(target: Target, description: str, undoable: bool) -> Iterator[None]:
+    """One undo step around the body (nothing when ``undoable`` is False)."""
+    if not undoable:
+        yield
+        return
+    target.view.transaction(description)
+    try:
+        yield
+    finally:
+        target.view.commit()
+
+
+class KLayoutProgress:
+    """The engine's ``progress(message, fraction)`` callback shown as KLayout's progress bar.
+
+    KLayout's bar has a Cancel button; pressing it makes the next update raise, which becomes
+    :class:`layertools.Cancelled` so the engine stops with the layout unchanged.  ``cancel()``
+    does the same programmatically (the next update raises)."""
+
+    STEPS = 1000
+
+    def __init__(self, title: str):
+        self._title = title
+        self._bar = None
+        self._last = 0
+        self._cancelled = False
+        self.updates = 0
+
+    def cancel(self) -> None:
+        self._cancelled = True
+
+    def __call__(self, message: str, fraction: float | None = None) -> None:
+        self.updates += 1
+        if self._cancelled:
+            raise Cancelled("Cancelled: the layout is unchanged.")
+        if self._bar is None:
+            self._bar = pya.RelativeProgress(self._title, self.STEPS)
+        if fraction is not None:
+            self._last = max(0, min(self.STEPS, int(round(fraction * self.STEPS))))
+        try:
+            if message:
+                self._bar.desc = message
+            self._bar.set(self._last, True)  # True: let KLayout redraw and see the Cancel button
+        except Exception:  # KLayout raises from set() once its Cancel button was pressed
+            self._cancelled = True
+            raise Cancelled("Cancelled: the layout is unchanged.") from None
+        if self._cancelled:  # cancel() called from an event processed during set()
+            raise Cancelled("Cancelled: the layout is unchanged.")
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar._destroy()
+            self._bar = None
+
+
+def _layer_text(info: "pya.LayerInfo") -> str:
+    if info.layer >= 0 and info.datatype >= 0:
+        numbers = f"{info.layer}/{info.datatype}"
+        return f"{info.name} {numbers}" if info.name else numbers
+    return info.name
+
+
+def _natural_key(text: str):
+    import re
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", text)]
+
+
+def _layer_nodes(view: "pya.LayoutView"):
+    """Every node of the current layer list (groups and their members)."""
+    it = view.begin_layers()
+    while not it.at_end():
+        yield it.current()
+        it.next()
+
+
+def _iterator_for(view: "pya.LayoutView", wanted: "pya.LayerPropertiesNode"):
+    it = view.begin_layers()
+    while not it.at_end():
+        if it.current().id() == wanted.id():
+            return it
+        it.next()
+    raise LookupError("layer-panel entry vanished")

@@ -1,0 +1,85 @@
+"""Helpers shared by the expression-panel GUI scripts (run inside KLayout by tests/gui/harness.py).
+
+Everything here computes expectations independently of layertools: plain KLayout Regions built
+from the layout, never the engine.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pya
+
+DOCK_NAME = "layertools_expression_dock"
+CONTROL_NAMES = ("to_layer", "depth", "recursive", "partition", "partition_none", "threads", "no_clear",
+                 "format_default", "format_joined", "format_hsplit", "format_vsplit", "expression",
+                 "save_register", "recall_register", "merge", "fast", "strategy", "evaluate", "status")
+
+
+def ensure_import_path(repo: str) -> None:
+    """The checkout's python/ (the Salt install adds it too; this covers a missing grain.xml)."""
+    path = os.path.join(repo, "python")
+    if path not in sys.path:
+        sys.path.insert(0, path)
+
+
+def get_dock(main_window, repo: str):
+    """The dock installed by the package's autorun macro, or one made here if none is installed.
+
+    Returns (dock, installed_by_package)."""
+    dock = main_window.findChild(DOCK_NAME)
+    if dock is not None:
+        dock.show()
+        return dock, True
+    ensure_import_path(repo)
+    from layertools.gui.expression_panel import ExpressionDock
+    dock = ExpressionDock(main_window)
+    main_window.addDockWidget(pya.Qt.RightDockWidgetArea, dock)
+    dock.show()
+    return dock, False
+
+
+def layer_index(layout, layer: int, datatype: int):
+    for index in layout.layer_indexes():
+        info = layout.get_info(index)
+        if info.layer == layer and info.datatype == datatype:
+            return index
+    return None
+
+
+def flat_region(cell, index) -> "pya.Region":
+    """All shapes of layer ``index`` under ``cell``, flattened, merged semantics."""
+    region = pya.Region()
+    if index is not None:
+        region.insert(cell.begin_shapes_rec(index))
+    return region
+
+
+def fingerprint(layout) -> dict:
+    """Layers and per-layer shape counts over all cells: changes when anything is written."""
+    result = {}
+    for index in layout.layer_indexes():
+        info = layout.get_info(index)
+        count = 0
+        for cell_index in range(layout.cells()):
+            count += layout.cell(cell_index).shapes(index).size()
+        result[info.to_s()] = count
+    return result
+
+
+def layer_panel_entries(view, cv_index: int, index) -> list:
+    """(visible, fill colour) of each layer-panel entry showing layer ``index``."""
+    found = []
+    it = view.begin_layers()
+    while not it.at_end():
+        node = it.current()
+        if not node.has_children() and node.cellview() == cv_index and node.layer_index() == index \
+                and index is not None:
+            found.append((bool(node.visible), int(node.eff_fill_color(True)) & 0xffffff))
+        it.next()
+    return found
+
+
+def undo_enabled(main_window) -> bool:
+    return bool(main_window.menu().action("edit_menu.undo").enabled)

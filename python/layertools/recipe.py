@@ -90,6 +90,12 @@ class ReplayError(RecipeError):
         self.cause = cause
         super().__init__(message, **where)
 
+    def with_message_tail(self, tail: str) -> "ReplayError":
+        """The same error ending in ``tail`` instead of the usual "the layout is as it was ..." """
+        message = self.message.replace("the layout is as it was before the replay", tail)
+        return ReplayError(message, cause=self.cause, source=self.source, step=self.step, key=self.key,
+                           line=self.line, caret=self.caret)
+
 
 # --------------------------------------------------------------------------------------------
 # The recipe
@@ -494,18 +500,20 @@ def _write_text_atomically(path: str, text: str) -> None:
 # Replay
 
 def replay(layout, recipe: Recipe, cell=None, progress: Progress | None = None,
-           selection=None) -> list[EvalResult]:
+           selection=None, layer_aliases: Mapping[str, int] | None = None) -> list[EvalResult]:
     """Run the steps in order with ``layertools.evaluate``; all of them or none.
 
     ``cell`` (a Cell or a cell name) is used by steps whose ``cell`` is null; None means the single
-    top cell.  If a step fails or is cancelled, every earlier step's writes are undone (layers and
-    cells the replay created are deleted, overwritten layers get their shapes back) and a
-    ReplayError (or Cancelled) naming the step is raised.  ``selection`` is passed to every step
-    (for ``sqz``).
+    top cell.  Before anything is written, every step's cell, To layer and layer references are
+    checked (a layer made by an earlier step counts), so a recipe that cannot run fails at once.
+    If a step fails later or is cancelled, every earlier step's writes are undone (layers and cells
+    the replay created are deleted, overwritten layers get their shapes back) and a ReplayError
+    (or Cancelled) naming the step is raised.  ``selection`` and ``layer_aliases`` (the
+    application's layer-panel names) are passed to every step.
     """
     import layertools
     cells = _resolve_cells(layout, recipe, cell)
-    _check_layers(layout, recipe, cells)
+    _preflight(layout, recipe, cells, layer_aliases)
     total = len(recipe.steps)
     checkpoint = LayoutCheckpoint(layout)
     results: list[EvalResult] = []
@@ -514,17 +522,18 @@ def replay(layout, recipe: Recipe, cell=None, progress: Progress | None = None,
         for number, (step, target_cell) in enumerate(zip(recipe.steps, cells), 1):
             if progress is not None:
                 progress(f"step {number}/{total}: {step.describe()}", (number - 1) / total)
-            for layer_index in target_layer_candidates(layout, step.options.to, checkpoint.original_layers):
+            for layer_index in _layers_written_by(layout, step.options.to, layer_aliases, checkpoint):
                 checkpoint.protect_layer(layer_index)
+            extra = {"layer_aliases": dict(layer_aliases)} if layer_aliases else {}
             result = layertools.evaluate(layout, target_cell, step.expression, step.options.to,
                                          progress=_step_progress(progress, number, total),
-                                         selection=selection, **step.evaluate_kwargs())
+                                         selection=selection, **extra, **step.evaluate_kwargs())
             checkpoint.note_write(result.layer_index)
             results.append(result)
     except Cancelled as exc:
         checkpoint.restore()
-        cancelled = Cancelled(f"replay cancelled at step {number} of {total} ({recipe.steps[number - 1].describe()}); "
-                              "the layout is as it was before the replay")
+        cancelled = Cancelled(f"replay cancelled at step {number} of {total} "
+                              f"({recipe.steps[number - 1].describe()}); the layout is as it was before the replay")
         cancelled.step = number  # type: ignore[attr-defined]
         raise cancelled from exc
     except LayertoolsError as exc:
@@ -558,6 +567,8 @@ def _replay_error(exc: LayertoolsError, number: int, step: Step) -> ReplayError:
     if isinstance(exc, ExpressionError):
         key = "expression"
         caret = exc.caret() if exc.position is not None else None
+    elif isinstance(exc, OptionError) and "target layer" in str(exc):
+        key = "to"
     if isinstance(exc, RecipeError):
         key = exc.key
     message = exc.message if isinstance(exc, (ExpressionError, RecipeError)) else str(exc)
@@ -587,23 +598,48 @@ def _resolve_cells(layout, recipe: Recipe, cell) -> list:
     return cells
 
 
-def _check_layers(layout, recipe: Recipe, cells) -> None:
-    """Fail before the first write when a step reads a layer that neither exists nor is made earlier.
+def _preflight(layout, recipe: Recipe, cells, layer_aliases) -> None:
+    """Check every step's To layer and layer references before the first write.
 
-    Uses the engine's own layer lookup when it offers one (``layertools.engine.check_layers``);
-    otherwise the check happens when the step runs (and the replay is rolled back).
+    The steps run against a scratch layout that has the real one's layers (same indexes) and cell
+    names but no shapes; each step's To layer is created in it as the engine will create it, so a
+    step may read what an earlier step makes.  Uses the engine's own resolution, so the messages
+    (candidates, hex hints) are the ones a single evaluation gives.
     """
     try:
-        from .engine import check_layers  # type: ignore[attr-defined]
-    except ImportError:
+        from .engine.binding import bind
+        from .engine.layers import resolve_target
+        from .language import is_empty, parse
+    except ImportError:   # an engine without these helpers: the steps are checked as they run
         return
-    created: list[str] = []
-    for number, (step, cell) in enumerate(zip(recipe.steps, cells), 1):
+    from .compat import db
+    scratch = db.Layout()
+    scratch.dbu = layout.dbu
+    for index in layout.layer_indexes():
+        scratch.insert_layer_at(index, layout.get_info(index))
+    for source in layout.each_cell():
+        scratch.create_cell(source.name)
+    aliases = dict(layer_aliases) if layer_aliases else None
+    for number, step in enumerate(recipe.steps, 1):
         try:
-            check_layers(layout, cell, step.expression, extra_layers=created)
-        except ExpressionError as exc:
-            raise _replay_error(exc, number, step) from exc
-        created.append(step.options.to)
+            if not is_empty(step.expression):
+                bind(parse(step.expression), step.expression, scratch, aliases)
+            resolve_target(scratch, step.options.to, aliases).ensure(scratch)
+        except LayertoolsError as exc:
+            raise _replay_error(exc, number, step).with_message_tail("nothing was changed") from exc
+
+
+def _layers_written_by(layout, to: str, layer_aliases, checkpoint: LayoutCheckpoint) -> list[int]:
+    """The existing layer a step's To names (to save before the step), per the engine's own lookup."""
+    try:
+        from .engine.layers import resolve_target
+    except ImportError:
+        return target_layer_candidates(layout, to, checkpoint.original_layers)
+    try:
+        index = resolve_target(layout, to, dict(layer_aliases) if layer_aliases else None).index
+    except LayertoolsError:   # the step itself will report it
+        return []
+    return [] if index is None else [index]
 
 
 _NUMBERS = re.compile(r"^(\d+)(?:\s*[/,:;.]\s*(\d+))?$")
@@ -854,15 +890,16 @@ def run_macro(data: Any, variables: Mapping[str, Any] | None = None):
     if input_path is None or output_path is None:
         print("layertools: no layout to work on; in batch mode run\n"
               "  klayout -b -r THIS.lym -rd input=IN.gds -rd output=OUT.gds [-rd cell=NAME]", file=sys.stderr)
-        raise SystemExit(EXIT_USAGE)
+        sys.exit(EXIT_USAGE)
     try:
         recipe = recipe_from_data(data, source="<macro>")
     except RecipeError as exc:
         print(f"layertools: {exc}", file=sys.stderr)
-        raise SystemExit(EXIT_USAGE) from None
+        sys.exit(EXIT_USAGE)
     status = replay_files(recipe, input_path, output_path, cell=cell)
     if status != EXIT_OK:
-        raise SystemExit(status)
+        # sys.exit, not 'raise SystemExit': KLayout 0.28.5 turns the latter into exit status 0 (measured)
+        sys.exit(status)
     return None
 
 

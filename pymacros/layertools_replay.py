@@ -1,0 +1,40 @@
+# $description: layertools: replay a recipe on a layout file (batch mode)
+#
+# Replays a layertools recipe (YAML) on a GDS/OASIS file and writes the result, in KLayout batch mode:
+#
+#   klayout -b -r <package>/pymacros/layertools_replay.py \
+#       -rd recipe=RECIPE.yaml -rd input=IN.gds -rd output=OUT.gds [-rd cell=NAME]
+#
+# <package> is the installed Salt package (~/.klayout/salt/layertools) or a checkout.  Exit status as
+# 'layertools replay': 0 done, 2 bad recipe/expression/layer/cell, 1 anything else; on failure
+# OUT is not written.  Deliberately no autorun: it runs only when asked for.
+
+import os
+import sys
+
+
+def _main():
+    try:
+        import layertools.recipe
+    except ImportError:
+        # run from a checkout that is not installed as a Salt package: use the package next to it
+        here = os.path.dirname(os.path.abspath(__file__))
+        sys.path.insert(0, os.path.join(os.path.dirname(here), "python"))
+        import layertools.recipe
+    return layertools.recipe.run_batch(globals())
+
+
+def _interactive():
+    # run from the Macro IDE without -rd variables: report, but never end the application
+    try:
+        import pya
+        application = pya.Application.instance()
+        return application is not None and application.main_window() is not None \
+            and not isinstance(globals().get("recipe"), str)
+    except (ImportError, AttributeError):
+        return False
+
+
+_status = _main()
+if _status and not _interactive():
+    sys.exit(_status)

@@ -75,3 +75,157 @@ def test_evaluate_undo_redo_error_fast_cancel(klayout_gui):
     assert cancel["error_type"] == "Cancelled"
     assert cancel["layout_unchanged"] and not cancel["layer_103_exists"]
     assert "cancel" in cancel["status"].lower()
+
+
+def _flat(layout_path: Path, layer: int, datatype: int):
+    import klayout.db as db
+    layout = db.Layout()
+    layout.read(str(layout_path))
+    top = layout.top_cell()
+    index = layout.find_layer(layer, datatype)
+    region = db.Region()
+    if index is not None:
+        region.insert(top.begin_shapes_rec(index))
+    return region
+
+
+def test_record_save_and_replay_everywhere(klayout_gui, tmp_path):
+    import subprocess
+    import sys
+
+    import yaml
+
+    from harness import REPO, make_home, run_batch
+
+    source = data_file(LAYOUT)
+    run = klayout_gui(_script("record_replay.py"), layout=source, timeout=180)
+    run.check()
+    r = run.result
+    assert r["recording_after_click"] is True and r["recording_after_stop"] is False
+    assert r["results"] == [True, True, True]
+    assert r["steps_while_recording"] == 2          # the failed evaluation is not a step
+    assert "2 step" in r["record_status"]
+    assert r["saved_steps"] == [2, 2]
+
+    # The recipe holds every option of each evaluation, as the panel had them.
+    recipe = yaml.safe_load((run.artifacts_dir / "recorded.yaml").read_text())
+    assert recipe["layertools"] == 1
+    first, second = recipe["steps"]
+    assert first["expression"] == "68/20 & 69/20" and first["to"] == "100/0" and first["format"] == "joined"
+    assert second["expression"] == "bloat(0.1, 100/0, 0) - 68/20" and second["to"] == "101/0"
+    assert second["strategy"] == "tiled" and second["partition"] == 25.0 and second["format"] == "hsplit"
+    for step in (first, second):
+        assert step["depth"] == "all" and step["clear"] is True and step["fast"] is False
+        assert step["cell"] is None
+    macro = (run.artifacts_dir / "recorded.lym").read_text()
+    assert "<interpreter>python</interpreter>" in macro and "layertools" in macro
+
+    # Replayed in the panel: identical geometry, one undo step, layer-panel entries made.
+    assert r["replay_count"] == 2, r["replay_status"]
+    assert r["replay_xor"] == {"100/0": 0, "101/0": 0}
+    assert r["replay_panel_entries"] == [1, 1]
+    assert r["one_undo_restores"] is True
+    assert r["redo_xor"] == {"100/0": 0, "101/0": 0}
+    assert r["panel_areas"]["100/0"] > 0 and r["panel_areas"]["101/0"] > 0
+
+    # A failing recipe: layout as before, the status names the failing step, no layer-panel entry.
+    bad = r["bad_replay"]
+    assert bad["returned"] is None and bad["unchanged"] and not bad["layer_110"] and bad["panel_110"] == 0
+    assert "step 2" in bad["status"] and "999/99" in bad["status"]
+
+    # The saved recipe with the command line, and the saved macro in KLayout batch mode.
+    cli_out = tmp_path / "cli.gds"
+    env = {**__import__("os").environ, "PYTHONPATH": str(REPO / "python")}
+    done = subprocess.run([sys.executable, "-m", "layertools", "replay", str(run.artifacts_dir / "recorded.yaml"),
+                           str(source), "-o", str(cli_out)], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    batch_out = tmp_path / "batch.gds"
+    home = make_home(tmp_path / "home")
+    batch = run_batch(["-b", "-r", str(run.artifacts_dir / "recorded.lym"), "-rd", f"input={source}",
+                       "-rd", f"output={batch_out}"], home=home, timeout=300)
+    assert batch.returncode == 0, batch.stderr[-3000:]
+
+    panel = run.artifacts_dir / "panel.gds"
+    for layer in ((100, 0), (101, 0)):
+        reference = _flat(panel, *layer)
+        assert not reference.is_empty()
+        assert (reference ^ _flat(cli_out, *layer)).is_empty(), f"{layer}: CLI replay differs from the panel"
+        assert (reference ^ _flat(batch_out, *layer)).is_empty(), f"{layer}: batch replay differs from the panel"
+
+
+def _session(script: str, home: Path, result: Path, layout: Path | None = None, timeout: int = 120) -> dict:
+    """One application session WITHOUT ``-t``: KLayout writes its configuration to the home's
+    klayoutrc on exit, which is what carries the registers into the next session.  (The harness
+    always passes -t; the script guards itself and exits with its own status.)"""
+    import json
+    import subprocess
+
+    from harness import KLAYOUT, REPO, klayout_env
+
+    command = ["xvfb-run", "-a", "-s", "-screen 0 1600x1000x24", "timeout", "-s", "KILL", str(timeout),
+               KLAYOUT, "-e", "-x", "-c", str(home / "klayoutrc")]
+    if layout is not None:
+        command.append(str(layout))
+    command += ["-r", _script(script)]
+    env = klayout_env(home, {"LT_PANEL_RESULT": str(result), "LT_PANEL_REPO": str(REPO)})
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout + 30,
+                          stdin=subprocess.DEVNULL)
+    data = json.loads(result.read_text()) if result.exists() else {}
+    assert done.returncode == 0 and "exception" not in data, (
+        f"rc={done.returncode}\n{data.get('exception', '')}\nstderr:\n{done.stderr[-3000:]}")
+    return data
+
+
+def test_registers_and_settings_survive_a_restart_sqz_completion(tmp_path):
+    from harness import make_home, require_gui
+
+    require_gui()
+    home = make_home(tmp_path / "home")
+    one = _session("session_one.py", home, tmp_path / "one.json", layout=data_file(LAYOUT))
+    assert one["save3"] is True and one["save5"] is True and one["save_empty"] is False
+    assert one["registers"][3] == "68/20 & !69/20" and one["registers"][5] == "bloat(0.2, 70/20, 0)"
+    assert one["registers"][6] == ""
+    assert one["menu_texts"][3] == "Reg 3: 68/20 & !69/20" and one["menu_texts"][0] == "Reg 0"
+    assert "68/20" in one["completion"] and "69/20" in one["completion"]
+    assert "target layer" in one["empty_to"]["status"].lower() and one["empty_to"]["unchanged"]
+    sqz = one["sqz"]
+    assert sqz["picked"] == 40 and sqz["expected_area"] > 0
+    assert sqz["xor"] == 0 and sqz["got_area"] == sqz["expected_area"], sqz
+    assert one["sqz_nothing_selected_area"] == 0
+    assert "layertools-expression-registers" in (home / "klayoutrc").read_text()
+
+    two = _session("session_two.py", home, tmp_path / "two.json")
+    assert two["registers"][3] == "68/20 & !69/20" and two["registers"][5] == "bloat(0.2, 70/20, 0)"
+    assert two["recall3"] == two["expression_after_recall"] == "68/20 & !69/20"
+    assert two["recall6"] == ""
+    assert two["to_layer"] == "130/0" and two["threads"] == 3
+    assert "no layout is open" in two["no_layout_status"].lower() and two["no_layout_result"] is None
+    assert two["menu_valid"] and two["toolbar_valid"] and two["visible_after_menu"]
+
+
+def test_viewer_mode_evaluates_without_undo_and_says_so(klayout_gui):
+    run = klayout_gui("""
+        import os, sys
+        sys.path.insert(0, os.path.join(REPO, "tests", "gui", "expression_panel_scripts"))
+        import panel_common as pc
+        mw = main_window()
+        view = mw.current_view(); cv = view.active_cellview(); layout = cv.layout(); top = cv.cell
+        dock, _ = pc.get_dock(mw, REPO)
+        emit("editable", layout.is_editable())
+        expected = pc.flat_region(top, pc.layer_index(layout, 68, 20)) & pc.flat_region(top, pc.layer_index(layout, 69, 20))
+        dock.findChild("to_layer").text = "100/0"
+        dock.set_expression("68/20 & 69/20")
+        dock.findChild("evaluate").click()
+        got = pc.flat_region(top, pc.layer_index(layout, 100, 0))
+        emit("status", dock.status_text())
+        emit("xor", (got ^ expected).count())
+        emit("area", got.area())
+        emit("panel", pc.layer_panel_entries(view, cv.index(), pc.layer_index(layout, 100, 0)))
+    """, layout=data_file(LAYOUT), editable=False, timeout=120)
+    run.check()
+    r = run.result
+    assert r["editable"] is False
+    assert "viewer mode" in r["status"] and "not undoable" in r["status"]
+    assert r["xor"] == 0 and r["area"] > 0
+    (visible, colour), = r["panel"]
+    assert visible and colour != 0

@@ -555,13 +555,9 @@ class ExpressionDock(pya.QDockWidget):
 
     def save_recording_macro(self, path: str) -> int:
         """Write the recording as a KLayout Python macro (.lym); returns the number of steps."""
-        from ..recipe import recipe_to_macro
+        from ..recipe import save_macro
         recipe = self._nonempty_recipe()
-        text = recipe_to_macro(recipe)
-        temp = path + ".part"
-        with open(temp, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temp, path)
+        save_macro(recipe, path)
         self._set_status(html.escape(f"Macro with {len(recipe.steps)} step(s) saved to {path}"), OK_COLOUR)
         return len(recipe.steps)
 

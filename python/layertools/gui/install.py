@@ -138,6 +138,9 @@ def uninstall(main_window=None) -> None:
             if dock is not None:
                 dock.hide()
                 mw.removeDockWidget(dock)
+                # deleteLater() waits for the event loop (processEvents() in a script does not run
+                # it); the rename makes the dock invisible to findChild, i.e. to install(), at once.
+                dock.objectName = ""
                 dock.deleteLater()
         for path in (MENU_PATH, "@toolbar." + TOOLBAR_SEPARATOR):
             if menu.is_valid(path):

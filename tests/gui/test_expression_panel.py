@@ -69,11 +69,13 @@ def test_evaluate_undo_redo_error_fast_cancel(klayout_gui):
     assert "not undoable" in fast["status"].lower()
     assert not fast["merge_enabled"]
 
-    # Cancel during the run: layout unchanged, no layer created, status says cancelled.
+    # KLayout's progress bar showed the engine's messages; its Cancel button stopped the run with
+    # the layout unchanged, no layer created and no layer-panel entry.
     cancel = r["cancel"]
-    assert cancel["progress_calls"] >= 1
-    assert cancel["error_type"] == "Cancelled"
-    assert cancel["layout_unchanged"] and not cancel["layer_103_exists"]
+    assert cancel["clicked"] and cancel["timer_error"] is None, cancel
+    assert cancel["progress_labels"] and cancel["progress_labels"][0].startswith("tiles: rows")
+    assert cancel["error_type"] == "Cancelled", cancel
+    assert cancel["layout_unchanged"] and not cancel["layer_103_exists"] and cancel["panel_103"] == 0
     assert "cancel" in cancel["status"].lower()
 
 

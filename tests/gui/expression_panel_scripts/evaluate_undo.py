@@ -80,7 +80,7 @@ emit("error_case", {
     "status": dock.status_text(),
     "error_type": type(error).__name__,
     "position": getattr(error, "position", None),
-    "selection": [cursor.selectionStart, cursor.selectionEnd],
+    "selection": [cursor.selectionStart(), cursor.selectionEnd()],
     "selected_text": cursor.selectedText(),
     "text_kept": editor.toPlainText() == bad,
     "layout_unchanged": pc.fingerprint(layout) == after_good,
@@ -110,36 +110,60 @@ emit("fast", {
 })
 dock.findChild("fast").checked = False
 
-# --- Cancel: the engine's progress reports go to KLayout's progress bar; a cancel request during the
-# run leaves the layout (and the layer panel) unchanged --------------------------------------------
-from layertools.gui import view_bridge  # noqa: E402
+# --- Cancel with KLayout's own progress bar: its Cancel button stops the run, and the layout (and
+# the layer panel) are unchanged.  A small partition makes the tiled run long enough (~5 s) for the
+# progress bar to appear; a timer clicks Cancel as soon as it is visible. ---------------------------
 before_cancel = pc.fingerprint(layout)
-calls = []
-original_call = view_bridge.KLayoutProgress.__call__
+seen = {"labels": [], "clicked": False}
 
 
-def cancelling_call(self, message, fraction=None):
-    calls.append((message, fraction))
-    dock.request_cancel()        # what KLayout's Cancel button leads to, delivered at the next report
-    return original_call(self, message, fraction)
+def _widgets(widget, depth=0):
+    for child in widget.children():
+        if hasattr(child, "isVisible"):      # native KLayout widgets are not pya.QWidget instances
+            yield child
+            if depth < 12:
+                yield from _widgets(child, depth + 1)
 
 
-view_bridge.KLayoutProgress.__call__ = cancelling_call
-try:
-    dock.findChild("to_layer").text = "103/0"
-    dock.findChild("expression").setPlainText("68/20 | 69/20")
-    dock.findChild("strategy").setCurrentIndex(dock.findChild("strategy").findText("tiled"))
-    partition.value = 20.0
-    dock.findChild("evaluate").click()
-finally:
-    view_bridge.KLayoutProgress.__call__ = original_call
-process_events(0.2)
+def click_cancel():
+    try:
+        if seen["clicked"]:
+            return
+        for widget in _widgets(mw):
+            text = getattr(widget, "text", None)
+            if not isinstance(text, str) or not widget.isVisible():
+                continue
+            if text.startswith("tiles"):
+                seen["labels"].append(text)
+            if text == "Cancel" and hasattr(widget, "click"):
+                seen["clicked"] = True
+                widget.click()
+                return
+    except Exception as exc:                 # never raise inside a timer slot (modal dialog)
+        seen["error"] = repr(exc)
+
+
+timer = pya.QTimer()
+timer.interval = 200
+timer.timeout(click_cancel)
+timer.start()
+dock.findChild("to_layer").text = "103/0"
+dock.findChild("expression").setPlainText("bloat(0.3, 68/20, 0) ^ 69/20")
+dock.findChild("strategy").setCurrentIndex(dock.findChild("strategy").findText("tiled"))
+partition.value = 2.0
+started = __import__("time").time()
+dock.findChild("evaluate").click()
+timer.stop()
 emit("cancel", {
-    "progress_calls": len(calls),
+    "clicked": seen["clicked"],
+    "progress_labels": seen["labels"][:3],
+    "timer_error": seen.get("error"),
+    "seconds": __import__("time").time() - started,
     "status": dock.status_text(),
     "error_type": type(dock.last_error).__name__,
     "layout_unchanged": pc.fingerprint(layout) == before_cancel,
     "layer_103_exists": pc.layer_index(layout, 103, 0) is not None,
+    "panel_103": len(pc.layer_panel_entries(view, cv.index(), pc.layer_index(layout, 103, 0))),
 })
 
 # --- the README screenshot: result over met1/met2 only, the dock next to the Layers panel ----------

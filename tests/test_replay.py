@@ -364,11 +364,19 @@ def test_macro_text_runs_in_plain_python(tmp_path):
     assert_xor_identical(read_layout(str(tmp_path / "out.oas")), reference)
 
 
-def test_replay_files_reports_each_step(tmp_path, capsys):
+def test_replay_files_reports_each_step_and_progress(tmp_path):
+    import io
     recipe_path = tmp_path / "r.yaml"
     save_recipe(parse_recipe(RECIPE_TT), recipe_path)
-    status = replay_files(str(recipe_path), str(data_file(TT)), str(tmp_path / "o.gds"))
-    out = capsys.readouterr().out
+    out, err = io.StringIO(), io.StringIO()
+    status = replay_files(str(recipe_path), str(data_file(TT)), str(tmp_path / "o.gds"), stdout=out,
+                          stderr=err, show_progress=True)
     assert status == 0
-    assert [line.split(":")[0] for line in out.splitlines()[:4]] == [f"step {n}/4" for n in range(1, 5)]
-    assert "shapes written to VIAOK (100/0)" in out
+    steps = [line.split(":")[0] for line in out.getvalue().splitlines() if line.startswith("step ")]
+    assert steps == [f"step {n}/4" for n in range(1, 5)]
+    assert "shapes written to VIAOK (100/0)" in out.getvalue()
+    assert "auto: " in out.getvalue()                  # step 1 ran with strategy auto: the reason is shown
+    progress = err.getvalue()
+    for text in ("reading", "step 1/4: 68/20 & 69/20 -> VIAOK 100/0", "step 4/4", "writing"):
+        assert text in progress
+    assert progress.endswith("\r\x1b[K")               # the progress line is cleared at the end

@@ -694,6 +694,7 @@ def replay_files(recipe: "Recipe | str | os.PathLike", input_path: str, output_p
     Everything that can be checked cheaply (the recipe, the output path) is checked before the
     layout is read; on any failure nothing is written.
     """
+    from .commands.progress import TerminalProgress
     from .layoutio import check_output_path, read_layout, write_layout
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
@@ -704,20 +705,23 @@ def replay_files(recipe: "Recipe | str | os.PathLike", input_path: str, output_p
         if not output_path:
             raise RecipeError("no output file given")
         check_output_path(output_path)
-        layout = read_layout(input_path)
-        if show_progress is None:
-            show_progress = hasattr(stderr, "isatty") and stderr.isatty()
-        progress = _TerminalProgress(stderr) if show_progress else None
+        progress = TerminalProgress(stderr)
+        if show_progress is not None:
+            progress.enabled = show_progress
         try:
+            progress.stage(f"reading {input_path}")
+            layout = read_layout(input_path)
             results = replay(layout, recipe, cell=cell, progress=progress)
+            progress.stage(f"writing {output_path}")
+            write_layout(layout, output_path)
         finally:
-            if progress is not None:
-                progress.close()
+            progress.done()
         for number, (step, result) in enumerate(zip(recipe.steps, results), 1):
             print(f"step {number}/{len(results)}: {step.describe()}: {result.summary()}", file=stdout)
+            if result.reason:
+                print(f"  auto: {result.reason}", file=stdout)
             for warning in result.warnings:
                 print(f"  warning: {warning}", file=stdout)
-        write_layout(layout, output_path)
         print(f"wrote {output_path} ({time.monotonic() - started:.1f} s)", file=stdout)
         return EXIT_OK
     except LayertoolsError as exc:
@@ -736,31 +740,6 @@ def replay_command(args) -> int:
 
 def _indent(text: str) -> str:
     return "\n".join("    " + line for line in text.splitlines())
-
-
-class _TerminalProgress:
-    """One self-overwriting progress line on a terminal."""
-
-    def __init__(self, stream: TextIO):
-        self.stream = stream
-        self.last = 0.0
-        self.width = 0
-
-    def __call__(self, message: str, fraction: float | None) -> None:
-        now = time.monotonic()
-        if now - self.last < 0.2 and fraction not in (0.0, 1.0):
-            return
-        self.last = now
-        percent = "" if fraction is None else f"{100 * fraction:3.0f}% "
-        line = (percent + message)[:120]
-        self.stream.write("\r" + line.ljust(self.width))
-        self.stream.flush()
-        self.width = len(line)
-
-    def close(self) -> None:
-        if self.width:
-            self.stream.write("\r" + " " * self.width + "\r")
-            self.stream.flush()
 
 
 # --------------------------------------------------------------------------------------------

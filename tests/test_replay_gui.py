@@ -1,0 +1,170 @@
+"""Issue 5 end to end in the real application: record three evaluations in the panel under Xvfb, save
+the recording as a recipe and as a macro, run the macro inside the application (one undo step), then
+replay the saved files with ``layertools replay``, the batch entry and ``klayout -b -r recorded.lym``.
+All results must be XOR-identical to each other, to the panel's own evaluations and to evaluating the
+steps one by one with the API."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, data_file
+
+sys.path.insert(0, str(REPO / "tests" / "gui"))
+from harness import make_home, require_gui, run_batch, run_klayout  # noqa: E402
+
+from layertools.layoutio import read_layout  # noqa: E402
+from layertools.recipe import load_recipe  # noqa: E402
+from test_replay import assert_xor_identical, one_by_one  # noqa: E402
+
+pytestmark = [pytest.mark.gui, pytest.mark.slow]
+
+TT = "tt_um_obriensp_be8.gds.gz"
+
+# Runs inside KLayout (tests/gui/harness.py provides main_window, emit, ARTIFACTS, ...).
+SESSION = r'''
+import os
+
+mw = main_window()
+view = mw.current_view()
+cv = view.active_cellview()
+layout = cv.layout()
+top = cv.cell
+
+
+def fingerprint():
+    """Layer -> shape count over all cells, plus the cell count: changes when anything is written."""
+    counts = {}
+    for index in layout.layer_indexes():
+        counts[layout.get_info(index).to_s()] = sum(c.shapes(index).size() for c in layout.each_cell())
+    return {"cells": layout.cells(), "layers": counts}
+
+
+def flat(layer, datatype):
+    region = pya.Region()
+    index = layout.find_layer(layer, datatype)
+    if index is not None:
+        region.insert(top.begin_shapes_rec(index))
+    return region
+
+
+def panel_layers(*lds):
+    """For each L/D: is there a layer-panel entry showing it?"""
+    shown = set()
+    it = view.begin_layers()
+    while not it.at_end():
+        node = it.current()
+        if not node.has_children() and node.cellview() == cv.index():
+            shown.add(node.layer_index())
+        it.next()
+    return [layout.find_layer(*ld) in shown for ld in lds]
+
+
+dock = mw.findChild("layertools_expression_dock")
+assert dock is not None, "the package's autorun did not install the panel"
+dock.show()
+process_events(0.3)
+original = fingerprint()
+
+
+def evaluate(to, expression, strategy, output_format="default", partition=None):
+    dock.findChild("to_layer").text = to
+    dock.findChild("expression").setPlainText(expression)
+    combo = dock.findChild("strategy")
+    combo.setCurrentIndex(combo.findText(strategy))
+    dock.findChild("format_" + output_format).checked = True
+    if partition is not None:
+        dock.findChild("partition_none").checked = False
+        dock.findChild("partition").value = partition
+    dock.findChild("evaluate").click()
+    process_events(0.1)
+    return dock.last_result is not None
+
+
+record = dock.findChild("record")
+record.click()
+ok = [evaluate("100/0", "68/20 & 69/20", "auto"),
+      evaluate("68/20", "68/20 | bloat(0.05, 100/0, 0)", "deep"),
+      evaluate("102/0", "69/20 ^ 100/0", "tiled", "joined", 40.0)]
+record.click()
+emit("evaluated", ok)
+emit("recording", dock.is_recording)
+recipe_path = os.path.join(ARTIFACTS, "recorded.yaml")
+macro_path = os.path.join(ARTIFACTS, "recorded.lym")
+emit("saved", [dock.save_recording(recipe_path), dock.save_recording_macro(macro_path)])
+layout.write(os.path.join(ARTIFACTS, "panel.oas"))
+panel = fingerprint()
+panel_regions = {ld: flat(*ld) for ld in ((100, 0), (68, 20), (102, 0))}
+
+for _ in range(3):
+    mw.call_menu("cm_undo")
+process_events(0.2)
+emit("three_undos_restore", fingerprint() == original)
+
+# The recorded macro, run in the application as from the Macro IDE: one undo step.
+pya.Macro(macro_path).run()
+process_events(0.3)
+emit("macro_fingerprint_equal", fingerprint() == panel)
+emit("macro_xor", {"%d/%d" % ld: (flat(*ld) ^ region).area() for ld, region in panel_regions.items()})
+emit("macro_layer_panel", panel_layers((100, 0), (102, 0)))
+save_screenshot("after_macro")
+mw.call_menu("cm_undo")
+process_events(0.2)
+emit("one_undo_restores", fingerprint() == original)
+mw.call_menu("cm_redo")
+process_events(0.2)
+emit("redo_xor", {"%d/%d" % ld: (flat(*ld) ^ region).area() for ld, region in panel_regions.items()})
+'''
+
+
+def test_record_in_the_application_then_replay_everywhere(tmp_path):
+    require_gui()
+    source = data_file(TT)
+    run = run_klayout(SESSION, layout=source, timeout=240)
+    run.check()
+    r = run.result
+    assert r["evaluated"] == [True, True, True] and r["recording"] is False
+    assert r["saved"] == [3, 3]
+    assert r["three_undos_restore"] is True
+    assert r["macro_fingerprint_equal"] is True
+    assert r["macro_xor"] == {"100/0": 0, "68/20": 0, "102/0": 0}
+    assert r["macro_layer_panel"] == [True, True]
+    assert r["one_undo_restores"] is True
+    assert r["redo_xor"] == {"100/0": 0, "68/20": 0, "102/0": 0}
+
+    recipe_path = run.artifacts_dir / "recorded.yaml"
+    recipe = load_recipe(recipe_path)      # what the panel wrote reads back strictly
+    assert [(s.expression, s.options.to, s.options.strategy, s.options.format) for s in recipe.steps] == [
+        ("68/20 & 69/20", "100/0", "auto", "default"),
+        ("68/20 | bloat(0.05, 100/0, 0)", "68/20", "deep", "default"),
+        ("69/20 ^ 100/0", "102/0", "tiled", "joined")]
+    assert recipe.steps[2].options.partition == 40.0
+
+    outputs = {}
+    env = dict(os.environ, PYTHONPATH=str(REPO / "python"))
+    outputs["cli"] = tmp_path / "cli.oas"
+    cli = subprocess.run([sys.executable, "-m", "layertools", "replay", str(recipe_path), str(source),
+                          "-o", str(outputs["cli"])], env=env, capture_output=True, text=True, timeout=300)
+    assert cli.returncode == 0, cli.stderr
+
+    home = make_home(tmp_path / "home")
+    outputs["batch"] = tmp_path / "batch.oas"
+    batch = run_batch(["-b", "-r", str(REPO / "pymacros" / "layertools_replay.py"), "-rd", f"recipe={recipe_path}",
+                       "-rd", f"input={source}", "-rd", f"output={outputs['batch']}"], home=home, timeout=300)
+    assert batch.returncode == 0, batch.stdout + batch.stderr
+    outputs["macro"] = tmp_path / "macro.oas"
+    macro = run_batch(["-b", "-r", str(run.artifacts_dir / "recorded.lym"), "-rd", f"input={source}",
+                       "-rd", f"output={outputs['macro']}"], home=home, timeout=300)
+    assert macro.returncode == 0, macro.stdout + macro.stderr
+
+    panel = read_layout(str(run.artifacts_dir / "panel.oas"))
+    reference = read_layout(str(source))
+    one_by_one(reference, recipe)
+    assert_xor_identical(panel, reference)
+    for name, path in outputs.items():
+        assert_xor_identical(read_layout(str(path)), panel)

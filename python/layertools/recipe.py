@@ -608,8 +608,8 @@ def _preflight(layout, recipe: Recipe, cells, layer_aliases) -> None:
     """
     try:
         from .engine.binding import bind
-        from .engine.layers import resolve_target
-        from .language import is_empty, parse
+        from .engine.layers import resolve_cell, resolve_target
+        from .language import is_empty, layer_refs, parse
     except ImportError:   # an engine without these helpers: the steps are checked as they run
         return
     from .compat import db
@@ -617,13 +617,16 @@ def _preflight(layout, recipe: Recipe, cells, layer_aliases) -> None:
     scratch.dbu = layout.dbu
     for index in layout.layer_indexes():
         scratch.insert_layer_at(index, layout.get_info(index))
-    for source in layout.each_cell():
-        scratch.create_cell(source.name)
     aliases = dict(layer_aliases) if layer_aliases else None
     for number, step in enumerate(recipe.steps, 1):
         try:
             if not is_empty(step.expression):
-                bind(parse(step.expression), step.expression, scratch, aliases)
+                tree = parse(step.expression)
+                for ref in layer_refs(tree):   # lname.cellname: only the cells named need to exist
+                    if ref.cell is not None and not scratch.has_cell(ref.cell):
+                        resolve_cell(layout, ref.cell, ref.pos, step.expression)   # the real hints
+                        scratch.create_cell(ref.cell)
+                bind(tree, step.expression, scratch, aliases)
             resolve_target(scratch, step.options.to, aliases).ensure(scratch)
         except LayertoolsError as exc:
             raise _replay_error(exc, number, step).with_message_tail("nothing was changed") from exc

@@ -125,7 +125,7 @@ def show_result_layer(target: Target, layer_index: int) -> bool:
     props.fill_color = colour
     props.frame_color = colour
     props.dither_pattern = RESULT_DITHER
-    props.width = 1
+    props.width = 2  # a bolder outline tells the result from its inputs where they overlap
     props.visible = True
     view.insert_layer(view.end_layers(), props)
     return True

@@ -187,5 +187,9 @@ while not it.at_end():
 box = top.dbbox()
 view.zoom_box(pya.DBox(box.left + 0.40 * box.width(), box.bottom + 0.42 * box.height(),
                        box.left + 0.50 * box.width(), box.bottom + 0.52 * box.height()))
+layers_dock = mw.findChild("lp_dock_widget")   # scroll the layer list to the new result entry
+for widget in (_widgets(layers_dock) if layers_dock is not None else []):
+    if hasattr(widget, "scrollToBottom"):
+        widget.scrollToBottom()
 emit("final_status", dock.status_text())
 save_screenshot("expression-panel")

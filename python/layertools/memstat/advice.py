@@ -1,19 +1,22 @@
 """Memory estimates for the three evaluation strategies, a strategy suggestion, and advice.
 
 The estimates are linear models in the number of outline points the evaluation reads (boxes 4,
-polygons their vertex count, paths about 2 per spine point), taken from ``layout_statistics``.
-Their constants were measured with peak-RSS probes (``/proc/self/clear_refs`` + ``VmHWM``) on the
-real layouts in ``shared/data`` with KLayout 0.30.12: ``A & B`` evaluated flat (Region), tiled
-(TilingProcessor, output into the layout) and deep (DeepShapeStore).  doc/memory.md has the table.
+polygons their vertex count, paths 2 per spine point), taken from ``layout_statistics``.  Their
+constants were fitted to peak-RSS measurements (``/proc/self/clear_refs`` + ``VmHWM``) of
+``layertools.evaluate`` (and of the raw KLayout API for the two benchmark files) on the real
+layouts in ``shared/data`` with KLayout 0.30.12; doc/memory.md has the table.
 
-    flat  = FLAT_BYTES_PER_POINT * P_in_flat + OUTPUT_BYTES_PER_POINT * P_out
-    tiled = workers * FLAT_BYTES_PER_POINT * P_in_flat * min(1, tile_area / area)
-            + LAYOUT_BYTES_PER_POINT * P_out
-    deep  = DEEP_HIERARCHY_FACTOR * (Cell info + Instances used bytes)
-            + DEEP_BYTES_PER_POINT * P_in_stored + LAYOUT_BYTES_PER_POINT * P_out_stored
+    flat  = FLAT_BYTES_PER_POINT * P_in + FLAT_OUTPUT_BYTES_PER_POINT * P_out
+    tiled = TILED_BASE_BYTES + workers * FLAT_BYTES_PER_POINT * P_in * min(1, tile_area / area)
+            + TILED_OUTPUT_BYTES_PER_POINT * P_out
+    deep  = DEEP_BASE_BYTES + DEEP_HIERARCHY_FACTOR * (Cell info + Instances used bytes)
+            + DEEP_BYTES_PER_POINT * (P_in_stored + P_out_stored)
 
-P_out (the result's points) is unknown before evaluating: the low estimate assumes an empty
-result, the high one a result as large as the input, the typical one half of it.
+P_in: flat input points, P_in_stored: stored (hierarchical) input points.  The result's size is
+unknown before evaluating; each estimate is a range over an output ratio (P_out / P_in) of
+0 .. OUTPUT_RATIO_HIGH with a typical value in between.  Accuracy on the calibration cases:
+flat typical within -10 % .. +25 %, tiled within about x2 (output-dominated), deep within about x2.
+The figures are peaks above the loaded layout, i.e. what an evaluation adds to the process.
 """
 
 from __future__ import annotations
@@ -23,20 +26,32 @@ from dataclasses import asdict, dataclass, field
 
 from ..stats import LayoutStats
 
-#: Peak bytes per flat input point of a flat Region evaluation (measured 83..111, median ~100).
-FLAT_BYTES_PER_POINT = 110
-#: Additional bytes per output point of a flat evaluation (result Region plus its copy in the layout).
-OUTPUT_BYTES_PER_POINT = 75
-#: Bytes per result point once it sits in the layout (editor mode, boxes: ~45 B per box).
-LAYOUT_BYTES_PER_POINT = 12
-#: Peak bytes per stored (hierarchical) input point in a DeepShapeStore evaluation.
-DEEP_BYTES_PER_POINT = 250
-#: The deep store copies the hierarchy: its cells and instances cost about this much of the layout's.
+#: Peak bytes per flat input point of a flat evaluation (fitted 75..100 on six cases).
+FLAT_BYTES_PER_POINT = 90
+#: Additional bytes per flat output point of a flat evaluation (result Region, then in the layout).
+FLAT_OUTPUT_BYTES_PER_POINT = 30
+#: Tiled: fixed set-up (processor, per-tile regions) and bytes per output point (the result is
+#: collected in a Region and then written into the layout: measured 40..80, output-dominated).
+TILED_BASE_BYTES = 2 * 1024 * 1024
+TILED_OUTPUT_BYTES_PER_POINT = 60
+#: Deep: fixed set-up of the DeepShapeStore, its copy of the hierarchy, bytes per stored point.
+DEEP_BASE_BYTES = 4 * 1024 * 1024
 DEEP_HIERARCHY_FACTOR = 2.0
-#: Output/input point ratio of the "typical" estimate.
-TYPICAL_OUTPUT_RATIO = 0.5
+DEEP_BYTES_PER_POINT = 40
+#: Output ratios (P_out / P_in) of the typical and high estimates; deep results often hold more
+#: stored points than the stored input (cell variants), hence its larger ratios.
+OUTPUT_RATIO_TYPICAL = 0.5
+OUTPUT_RATIO_HIGH = 1.0
+DEEP_OUTPUT_RATIO_TYPICAL = 1.0
+DEEP_OUTPUT_RATIO_HIGH = 3.0
+#: Kept for callers of the first version of this module.
+OUTPUT_BYTES_PER_POINT = FLAT_OUTPUT_BYTES_PER_POINT
+LAYOUT_BYTES_PER_POINT = TILED_OUTPUT_BYTES_PER_POINT
+TYPICAL_OUTPUT_RATIO = OUTPUT_RATIO_TYPICAL
 #: Hierarchical ratio (flat points / stored points) above which deep evaluation wins.
-DEEP_RATIO = 8.0
+DEEP_RATIO = 10.0
+#: Below this a flat evaluation is quick whatever the hierarchy (deep and tiled have set-up costs).
+SMALL_BYTES = 64 * 1024 * 1024
 #: Flat evaluations estimated below this stay flat (fast, no tiling overhead) when memory allows.
 FLAT_COMFORT_BYTES = 256 * 1024 * 1024
 #: Flat input points per tile the partition suggestion aims at (~30 MB working set per worker).
@@ -96,43 +111,42 @@ def human_bytes(value: float | int | None) -> str:
 
 def estimate_memory(stats: LayoutStats, partition_um: float | None = 100.0, threads: int = 0,
                     hierarchy_bytes: int = 0) -> dict[str, MemoryEstimate]:
-    """Peak memory of evaluating an expression over the layers ``stats`` was counted on.
+    """Peak memory (bytes above the loaded layout) of evaluating over the layers ``stats`` counts.
 
-    ``hierarchy_bytes``: the layout's Cell info + Instances used bytes (for the deep estimate).
+    ``hierarchy_bytes``: the layout's "Cell info" + "Instances" used bytes (for the deep estimate).
     """
     points_flat = stats.points_flat
     points_stored = stats.points_stored
     area = stats.area_um2
     workers = max(1, threads)
 
-    def spread(fixed: float, per_output_point: float, output_points: int) -> tuple[int, int, int]:
-        low = fixed
-        typical = fixed + per_output_point * TYPICAL_OUTPUT_RATIO * output_points
-        high = fixed + per_output_point * output_points
-        return int(low), int(typical), int(high)
+    def spread(fixed: float, per_output_point: float, input_points: int, typical: float,
+               high: float) -> tuple[int, int, int]:
+        return (int(fixed), int(fixed + per_output_point * typical * input_points),
+                int(fixed + per_output_point * high * input_points))
 
-    flat = spread(FLAT_BYTES_PER_POINT * points_flat, OUTPUT_BYTES_PER_POINT, points_flat)
     estimates = {"flat": MemoryEstimate(
-        "flat", *flat,
-        f"{FLAT_BYTES_PER_POINT} B x {points_flat:,} flat input points"
-        f" + {OUTPUT_BYTES_PER_POINT} B x output points (0..{points_flat:,})")}
+        "flat", *spread(FLAT_BYTES_PER_POINT * points_flat, FLAT_OUTPUT_BYTES_PER_POINT, points_flat,
+                        OUTPUT_RATIO_TYPICAL, OUTPUT_RATIO_HIGH),
+        f"{FLAT_BYTES_PER_POINT} B x {points_flat:,} flat input points + {FLAT_OUTPUT_BYTES_PER_POINT} B x"
+        f" output points ({OUTPUT_RATIO_TYPICAL:g} x input typical, up to {OUTPUT_RATIO_HIGH:g} x)")}
 
     if partition_um:
-        tile = (partition_um * partition_um)
-        share = min(1.0, tile / area) if area > 0 else 1.0
-        working = workers * FLAT_BYTES_PER_POINT * points_flat * share
-        tiled = spread(working, LAYOUT_BYTES_PER_POINT, points_flat)
+        share = min(1.0, partition_um * partition_um / area) if area > 0 else 1.0
+        working = TILED_BASE_BYTES + workers * FLAT_BYTES_PER_POINT * points_flat * share
         estimates["tiled"] = MemoryEstimate(
-            "tiled", *tiled,
-            f"{workers} worker(s) x {FLAT_BYTES_PER_POINT} B x {points_flat:,} points x {share:.3g} of the area"
-            f" per {partition_um:g} um tile + {LAYOUT_BYTES_PER_POINT} B x output points")
+            "tiled", *spread(working, TILED_OUTPUT_BYTES_PER_POINT, points_flat, OUTPUT_RATIO_TYPICAL,
+                             OUTPUT_RATIO_HIGH),
+            f"{TILED_BASE_BYTES // 1048576} MB + {workers} worker(s) x {FLAT_BYTES_PER_POINT} B x"
+            f" {points_flat:,} points x {share:.3g} (one {partition_um:g} um tile of the area)"
+            f" + {TILED_OUTPUT_BYTES_PER_POINT} B x output points")
 
-    fixed = DEEP_HIERARCHY_FACTOR * hierarchy_bytes + DEEP_BYTES_PER_POINT * points_stored
-    deep = spread(fixed, LAYOUT_BYTES_PER_POINT, points_stored)
+    fixed = DEEP_BASE_BYTES + DEEP_HIERARCHY_FACTOR * hierarchy_bytes + DEEP_BYTES_PER_POINT * points_stored
     estimates["deep"] = MemoryEstimate(
-        "deep", *deep,
-        f"{DEEP_HIERARCHY_FACTOR:g} x {hierarchy_bytes:,} B hierarchy + {DEEP_BYTES_PER_POINT} B x"
-        f" {points_stored:,} stored input points + {LAYOUT_BYTES_PER_POINT} B x output points")
+        "deep", *spread(fixed, DEEP_BYTES_PER_POINT, points_stored, DEEP_OUTPUT_RATIO_TYPICAL,
+                        DEEP_OUTPUT_RATIO_HIGH),
+        f"{DEEP_BASE_BYTES // 1048576} MB + {DEEP_HIERARCHY_FACTOR:g} x {hierarchy_bytes:,} B hierarchy"
+        f" + {DEEP_BYTES_PER_POINT} B x ({points_stored:,} stored input points + stored output points)")
     return estimates
 
 
@@ -166,6 +180,11 @@ def suggest_strategy(stats: LayoutStats, threads: int = 0, memory_budget: int | 
     if stats.points_flat == 0:
         return StrategySuggestion("flat", None, threads, "nothing to evaluate: no shapes on the input layers",
                                   estimates)
+    if flat <= min(SMALL_BYTES, memory_budget):
+        return StrategySuggestion(
+            "flat", None, threads,
+            f"small: a flat evaluation needs ~{human_bytes(flat)} ({stats.points_flat:,} points); nothing to gain"
+            f" from tiles or hierarchy", estimates)
     if ratio >= DEEP_RATIO and stats.depth > 0:
         return StrategySuggestion(
             "deep", None, threads,
@@ -264,5 +283,5 @@ def _layer_scope(stats: LayoutStats) -> str:
 
 
 __all__ = ["MemoryEstimate", "StrategySuggestion", "Advice", "estimate_memory", "suggest_strategy",
-           "suggest_partition", "advise", "human_bytes",
-           "FLAT_BYTES_PER_POINT", "OUTPUT_BYTES_PER_POINT", "LAYOUT_BYTES_PER_POINT", "DEEP_BYTES_PER_POINT"]
+           "suggest_partition", "advise", "human_bytes", "FLAT_BYTES_PER_POINT", "FLAT_OUTPUT_BYTES_PER_POINT",
+           "TILED_OUTPUT_BYTES_PER_POINT", "DEEP_BYTES_PER_POINT"]

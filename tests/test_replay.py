@@ -153,6 +153,51 @@ def test_cancelled_replay_leaves_the_layout_byte_identical(tmp_path, name, recip
     assert gds_bytes(layout, tmp_path / "after.gds") == before
 
 
+CANCEL_IN_APPLICATION = r"""
+import sys
+sys.path.insert(0, REPO + "/python")
+import pya
+import layertools
+from layertools.layoutio import read_layout
+from layertools.recipe import parse_recipe, replay
+
+def gds(layout, path):
+    options = pya.SaveLayoutOptions()
+    options.format = "GDS2"
+    options.gds2_write_timestamps = False
+    layout.write(path, options)
+    return open(path, "rb").read()
+
+layout = read_layout(SOURCE)
+before = gds(layout, OUT + "/before.gds")
+seen = []
+def cancel(message, fraction):
+    seen.append(message)
+    if sum(m.startswith("step 4/") for m in seen) == 2:
+        raise layertools.Cancelled("test")
+try:
+    replay(layout, parse_recipe(open(RECIPE).read()), progress=cancel)
+    status = 3
+except layertools.Cancelled as exc:
+    status = 0 if gds(layout, OUT + "/after.gds") == before and exc.step == 4 else 4
+print("klayout", pya.Application.instance().version(), "status", status, "messages", len(seen))
+sys.exit(status)
+"""
+
+
+def test_cancelled_replay_is_byte_identical_in_the_klayout_application(tmp_path):
+    """The same rollback in the application's KLayout (0.28.5 here), where the panel replays."""
+    recipe_path = tmp_path / "r.yaml"
+    recipe_path.write_text(RECIPE_TT)
+    script = tmp_path / "cancel.py"
+    script.write_text(f"REPO = {str(REPO)!r}\nSOURCE = {str(data_file(TT))!r}\nOUT = {str(tmp_path)!r}\n"
+                      f"RECIPE = {str(recipe_path)!r}\n" + CANCEL_IN_APPLICATION)
+    done = run_klayout(tmp_path, script)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "status 0" in done.stdout
+    assert (tmp_path / "after.gds").read_bytes() == (tmp_path / "before.gds").read_bytes()
+
+
 def test_failure_at_run_time_restores_overwritten_layers(tmp_path, monkeypatch):
     """With the up-front check switched off, an unknown layer fails only when step 3 runs."""
     import layertools.recipe as recipe_module

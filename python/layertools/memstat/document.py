@@ -111,7 +111,7 @@ class MemoryReport:
                    f" virtual {human_bytes(process.vsize_bytes)}")
         if process.heap_in_use_bytes is not None:
             out.append(f"  heap: {human_bytes(process.heap_in_use_bytes)} in use, {human_bytes(process.heap_free_bytes)}"
-                       f" free ({(process.heap_free_fraction or 0):.0%} of the heap: fragmentation)")
+                       f" free inside it ({(process.heap_free_fraction or 0):.0%}; a high share means fragmentation)")
         hierarchy = self.hierarchy
         if hierarchy is not None:
             out.append("")

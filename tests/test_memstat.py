@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, data_file
+from conftest import data_file
+
+REPO = Path(__file__).resolve().parents[1]
 from layertools.compat import db
 from layertools.memstat import (MASTER_CATEGORIES, capture_c_stdout, mem_statistics, memory_report,
                                 parse_mem_statistics, process_memory, read_with_report,

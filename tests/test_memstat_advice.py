@@ -9,8 +9,11 @@ import sys
 import textwrap
 
 import pytest
+from pathlib import Path
 
-from conftest import REPO, data_file
+from conftest import data_file
+
+REPO = Path(__file__).resolve().parents[1]
 from layertools.compat import db
 from layertools.memstat import memory_report, suggest_partition, suggest_strategy
 from layertools.memstat.advice import (FLAT_BYTES_PER_POINT, NICE_PARTITIONS, estimate_memory, human_bytes)

@@ -17,7 +17,7 @@ import traceback
 
 import pya  # type: ignore[import-not-found]
 
-from ..memstat import MemoryReport, human_bytes, memory_report
+from ..memstat import MemoryReport, human_bytes, mem_statistics, memory_report
 from ..memstat.advice import Advice
 
 OBJECT_NAME = "layertools_memory_dock"
@@ -148,6 +148,7 @@ class MemoryDock(pya.QDockWidget):
         self._main_window = main_window
         self._view = None
         self._dirty = True
+        self._busy = False
         self._build()
         self._timer = pya.QTimer(self)
         self._timer.singleShot = True
@@ -325,7 +326,21 @@ class MemoryDock(pya.QDockWidget):
 
     # --- the work ---------------------------------------------------------------------------------
     def refresh(self) -> MemoryReport | None:
-        """Recompute the report for the current layout and show it.  Returns it (None: no layout)."""
+        """Recompute the report for the current layout and show it.  Returns it (None: no layout).
+
+        Two stages: KLayout's own figures (milliseconds) are drawn first, then the hierarchy
+        counts, per-layer figures and advice, with a repaint in between.
+        """
+        if self._busy:  # processEvents below may deliver another request: it is served by this run
+            self._dirty = True
+            return self.report
+        self._busy = True
+        try:
+            return self._refresh()
+        finally:
+            self._busy = False
+
+    def _refresh(self) -> MemoryReport | None:
         self._dirty = False
         cellview = self.current_cellview()
         if cellview is None:
@@ -334,13 +349,17 @@ class MemoryDock(pya.QDockWidget):
             return None
         layout = cellview.layout()
         source = cellview.filename() or None
+        detailed = bool(self.detailed.checked)
         started = time.perf_counter()
         pya.QApplication.setOverrideCursor(pya.QCursor(pya.Qt.WaitCursor))
         try:
-            self._set_status("Collecting KLayout's memory statistics ...")
-            pya.QCoreApplication.processEvents()
-            report = memory_report(layout, cell=None, detailed=bool(self.detailed.checked),
-                                   source=source or None)
+            statistics = mem_statistics(layout, detailed)
+            total = statistics.total
+            self.chart.set_rows([(line.name, line.used, line.reqd) for line in statistics.master
+                                 if line.name != "Total"], (total.used, total.reqd))
+            self._set_status("Counting the hierarchy ...")
+            pya.QCoreApplication.processEvents(pya.QEventLoop.ExcludeUserInputEvents)
+            report = memory_report(layout, cell=None, detailed=detailed, source=source, statistics=statistics)
             self.report = report
             self.last_error = None
             self._show(report, cellview)
@@ -353,6 +372,8 @@ class MemoryDock(pya.QDockWidget):
         self.last_refresh_s = time.perf_counter() - started
         self._set_status(f"Updated {time.strftime('%H:%M:%S')} in {self.last_refresh_s:.2f} s"
                          f"{' (detailed)' if report.detailed else ''}")
+        if self._dirty:  # the view changed while we were counting
+            self._timer.start()
         return report
 
     def export_report(self, path: str) -> str:

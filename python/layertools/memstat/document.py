@@ -175,15 +175,18 @@ def layer_table(layers: list[LayerMemory]) -> list[str]:
 
 def memory_report(layout: "db.Layout", cell=None, detailed: bool = False, layers: Iterable[int] | None = None,
                   load: LoadTiming | None = None, source: str | None = None, threads: int = 0,
-                  per_layer_memory: bool | None = None) -> MemoryReport:
+                  per_layer_memory: bool | None = None,
+                  statistics: MemoryStatistics | None = None) -> MemoryReport:
     """The full report for ``layout`` (KLayout's numbers, hierarchy below ``cell``, process, advice).
 
     ``layers`` restricts the hierarchy counts and the estimates to those layer indexes.
     ``per_layer_memory`` (default: ``detailed``) adds each layer's shape memory.
+    ``statistics``: KLayout's figures captured just before (the panel shows them first).
     """
     import time
     started = time.perf_counter()
-    statistics = mem_statistics(layout, detailed)
+    if statistics is None or (detailed and not statistics.types):
+        statistics = mem_statistics(layout, detailed)
     hierarchy = layout_statistics(layout, cell, layers=layers)
     if per_layer_memory is None:
         per_layer_memory = detailed

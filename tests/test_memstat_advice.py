@@ -75,6 +75,14 @@ def test_partition_targets_points_per_tile():
     assert suggest_partition(stats, threads=8) <= partition
 
 
+def test_partition_never_makes_tens_of_thousands_of_tiles():
+    # vexriscv: 4452 x 4500 um; 20 um tiles would be ~50,000 tiles (measured: 7x the estimated peak)
+    layout = read("vexriscv.oas.gz")
+    stats = layout_statistics(layout, layout.top_cell())
+    partition = suggest_partition(stats, threads=16)
+    assert stats.area_um2 / partition ** 2 <= 10_000 and partition in NICE_PARTITIONS
+
+
 def test_estimates_grow_with_threads_and_tile_size():
     layout = read("tt_um_obriensp_be8.gds.gz")
     stats = layout_statistics(layout, layout.top_cell(), layers=layers_of(layout, "68/20", "67/20"))

@@ -238,8 +238,8 @@ def advise(report) -> list[Advice]:
             items.append(Advice("dominant-category", hint,
                                 f"{top.name}: {human_bytes(top.used)} of {human_bytes(total.used)} ({share:.0%})"))
         if total.reqd > 0 and total.slack / total.reqd > 0.10:
-            items.append(Advice("slack", "containers reserve more than they use (normal after loading; "
-                                         "it does not grow with evaluations)",
+            items.append(Advice("slack", "containers reserve more than they use (capacity KLayout keeps for "
+                                         "growth; it is part of the process size)",
                                 f"{human_bytes(total.slack)} reserved beyond {human_bytes(total.used)} used "
                                 f"({total.slack / total.reqd:.0%} of allocated)"))
 
@@ -257,6 +257,17 @@ def advise(report) -> list[Advice]:
                                        "every open layout) against this layout's own memory",
                             f"resident {human_bytes(process.rss_bytes)}, peak {human_bytes(process.peak_rss_bytes)};"
                             f" this layout {human_bytes(total.reqd)} allocated"))
+
+    load = report.load
+    if load is not None and load.rss_growth_bytes and total.reqd:
+        factor = load.rss_growth_bytes / total.reqd
+        message = ("reading grew the process by about what the layout holds" if factor < 1.5 else
+                   "reading grew the process by more than the layout holds: reader buffers and freed memory the "
+                   "allocator keeps (the process size exceeds the memory in use)")
+        items.append(Advice("load", message,
+                            f"resident +{human_bytes(load.rss_growth_bytes)} in {load.wall_s:.2f} s for"
+                            f" {human_bytes(total.reqd)} allocated by the layout ({factor:.1f}x);"
+                            f" file {human_bytes(load.file_bytes)}"))
 
     hierarchy = report.hierarchy
     if hierarchy is not None:

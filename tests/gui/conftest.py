@@ -13,7 +13,15 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # `from harness import run_klayout` in any mode
 
-from harness import data_file, require_gui, run_klayout  # noqa: E402,F401  (data_file: re-exported)
+from harness import TESTS_CONFTEST, require_gui, run_klayout  # noqa: E402
+
+# Both this file and tests/conftest.py are the module "conftest" for Python, and whichever pytest
+# loaded last answers `from conftest import ...` in every test module (this folder sorts before
+# tests/test_*.py).  So this one offers the same names as tests/conftest.py.
+REPO = TESTS_CONFTEST.REPO
+SHARED_DATA = TESTS_CONFTEST.SHARED_DATA
+ARTIFACTS = TESTS_CONFTEST.ARTIFACTS
+data_file = TESTS_CONFTEST.data_file
 
 _HERE = Path(__file__).resolve().parent
 

@@ -277,8 +277,9 @@ def _load_tests_conftest():
     return module
 
 
+TESTS_CONFTEST = _load_tests_conftest()
 #: ``data_file(name)``: a real layout from ../shared/data (skips, or fails in CI, when it is missing).
-data_file = _load_tests_conftest().data_file
+data_file = TESTS_CONFTEST.data_file
 
 
 def klayout_missing() -> str | None:
@@ -357,7 +358,7 @@ def run_klayout(script: str | os.PathLike, *, layout: str | os.PathLike | None =
     else:
         home = make_home(home, install)
 
-    script_path = artifacts / "test_script.py"
+    script_path = artifacts / "gui_script.py"  # not test_*.py: pytest would collect it
     if isinstance(script, os.PathLike) or (isinstance(script, str) and "\n" not in script
                                            and script.endswith(".py") and os.path.isfile(script)):
         shutil.copyfile(script, script_path)

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Set up (scripts/setup.sh), then run every test:
+#   1. the whole suite with the newest PyPI klayout (core, command line, package) plus the GUI tests
+#      in Debian's KLayout application under Xvfb (tests/gui, marker "gui");
+#   2. the core suite again in a virtual environment with the OLDEST supported PyPI klayout
+#      (default 0.28.17.post1, the oldest 0.28 wheel for CPython 3.11; LAYERTOOLS_OLD_KLAYOUT=...).
+# Extra arguments go to both pytest runs (e.g. -k install, -x).  Exits non-zero on any failure.
+# CI=true makes GUI tests fail instead of skipping when KLayout or Xvfb is missing.
+# LAYERTOOLS_SKIP_COMPAT=1 skips step 2.
+set -uo pipefail
+source "$(dirname "$0")/_common.sh"
+cd "$REPO"
+
+bash scripts/setup.sh || die "set-up failed"
+pick_python
+
+OLD_KLAYOUT="${LAYERTOOLS_OLD_KLAYOUT:-0.28.17.post1}"
+COMPAT_VENV="$REPO/.venv-klayout-$OLD_KLAYOUT"
+failures=()
+had_args=$#
+
+# pytest exit 5 = no tests collected: fine when the caller's -k/-m selected none in this step,
+# a failure otherwise (a suite that silently runs nothing must not pass).
+run_pytest() {
+    local label="$1"; shift
+    say "== $label"
+    local start=$SECONDS
+    "$@"
+    local rc=$?
+    if [ $rc -eq 5 ] && [ "$had_args" -gt 0 ]; then
+        say "$label: no tests selected by '${*: -$had_args}'"
+        rc=0
+    fi
+    say "$label: exit $rc in $((SECONDS - start)) s"
+    [ $rc -eq 0 ] || failures+=("$label (exit $rc)")
+}
+
+run_pytest "all tests, PyPI klayout $("$LAYERTOOLS_PYTHON" -c 'import klayout.db as d; print(d.__version__)'), GUI tests in $(klayout -v)" \
+    "$LAYERTOOLS_PYTHON" -m pytest -q -p no:cacheprovider "$@"
+
+if [ "${LAYERTOOLS_SKIP_COMPAT:-}" = 1 ]; then
+    say "compatibility step skipped (LAYERTOOLS_SKIP_COMPAT=1)"
+else
+    # A clean venv (no system site-packages) so nothing newer leaks in; reused when it is complete.
+    if ! "$COMPAT_VENV/bin/python" -c "import klayout.db as d, yaml, pytest, hypothesis; assert d.__version__ == '$OLD_KLAYOUT'" 2>/dev/null; then
+        say "creating $COMPAT_VENV with klayout==$OLD_KLAYOUT"
+        rm -rf "$COMPAT_VENV"
+        "$LAYERTOOLS_PYTHON" -m venv "$COMPAT_VENV" \
+            && "$COMPAT_VENV/bin/python" -m pip install -q --disable-pip-version-check \
+                "klayout==$OLD_KLAYOUT" "pyyaml>=5.1" "pytest>=7" "hypothesis>=6" \
+            || failures+=("creating the klayout $OLD_KLAYOUT environment")
+    fi
+    if [ -x "$COMPAT_VENV/bin/python" ]; then
+        # The package is not installed there: tests/conftest.py puts python/ first on sys.path, and
+        # PYTHONPATH does the same for command-line tests that start "python -m layertools".
+        PYTHONPATH="$REPO/python${PYTHONPATH:+:$PYTHONPATH}" run_pytest \
+            "core tests, PyPI klayout $OLD_KLAYOUT (oldest supported)" \
+            "$COMPAT_VENV/bin/python" -m pytest -q -p no:cacheprovider -m "not gui" \
+            --ignore=tests/gui "$@"
+    fi
+fi
+
+if [ ${#failures[@]} -gt 0 ]; then
+    say "FAILED: ${failures[*]}"
+    exit 1
+fi
+say "all tests passed"

@@ -249,7 +249,16 @@ class ExpressionDock(pya.QDockWidget):
 
         outer.addWidget(self._build_recording(body))
         outer.addStretch(1)
-        self.setWidget(body)
+        # In a scroll area the dock can be made short without squeezing the Layers panel to nothing
+        # when both share the right-hand side; the controls scroll instead.
+        scroll = _FittingScrollArea(self)
+        scroll.objectName = "layertools_expression_scroll"
+        scroll.widgetResizable = True
+        scroll.frameShape = pya.QFrame.NoFrame
+        scroll.horizontalScrollBarPolicy = pya.Qt.ScrollBarAlwaysOff
+        scroll.setWidget(body)
+        scroll.setMinimumWidth(body.minimumSizeHint().width + 20)  # + room for the vertical scroll bar
+        self.setWidget(scroll)
 
     def _register_button(self, parent, name: str, text: str, tip: str) -> "pya.QToolButton":
         button = pya.QToolButton(parent)
@@ -439,7 +448,7 @@ class ExpressionDock(pya.QDockWidget):
         elif not target.editable:
             notes.append("viewer mode: not undoable (open the layout in editor mode for undo)")
         if result.reason:
-            notes.append(f"auto: {result.reason}")
+            notes.append(f"auto chose {result.reason}")
         notes.extend(result.warnings)
         text = html.escape(result.summary())
         if notes:
@@ -748,6 +757,19 @@ class ExpressionDock(pya.QDockWidget):
             except Exception:
                 pass
             return None
+
+
+class _FittingScrollArea(pya.QScrollArea):
+    """A scroll area that asks for its content's full size (so the dock opens showing every
+    control) but can still be made smaller than that."""
+
+    def sizeHint(self):
+        try:  # called by Qt: an exception here would become a modal error dialog
+            hint = self.widget.sizeHint()
+            frame = 2 * self.frameWidth()
+            return pya.QSize(hint.width + frame + 16, hint.height + frame)
+        except Exception:
+            return pya.QSize(340, 620)
 
 
 def _label(text: str, parent, buddy) -> "pya.QLabel":

@@ -7,7 +7,7 @@ sys.path.insert(0, os.path.join(REPO, "tests", "gui", "expression_panel_scripts"
 import panel_common as pc  # noqa: E402
 
 mw = main_window()
-mw.resize(1500, 940)
+mw.resize(1560, 990)
 view = mw.current_view()
 cv = view.active_cellview()
 layout = cv.layout()
@@ -187,9 +187,12 @@ while not it.at_end():
 box = top.dbbox()
 view.zoom_box(pya.DBox(box.left + 0.40 * box.width(), box.bottom + 0.42 * box.height(),
                        box.left + 0.50 * box.width(), box.bottom + 0.52 * box.height()))
-layers_dock = mw.findChild("lp_dock_widget")   # scroll the layer list to the new result entry
-for widget in (_widgets(layers_dock) if layers_dock is not None else []):
-    if hasattr(widget, "scrollToBottom"):
-        widget.scrollToBottom()
+layers_dock = mw.findChild("lp_dock_widget")
+if layers_dock is not None:   # room for the whole panel in the picture (a user drags the splitter)
+    layers_dock.setMaximumHeight(250)
+    process_events(0.3)
+    for widget in _widgets(layers_dock):   # scroll the layer list to the new result entry
+        if hasattr(widget, "scrollToBottom"):
+            widget.scrollToBottom()
 emit("final_status", dock.status_text())
 save_screenshot("expression-panel")

@@ -93,3 +93,14 @@ try:
 except RuntimeError as exc:
     emit("no_layout_export_error", str(exc))
 save_screenshot("memory_panel_empty", dock)
+
+# After uninstall (the dock is deleted), views keep changing: the handlers unhook themselves, and no
+# error dialog appears (the harness's watchdog would end the run with rc 70).
+layertools.gui.uninstall()
+process_events(0.3)
+mw.load_layout(LAYOUT, 1)
+mw.load_layout(PARAMS["second"], 1)
+process_events(0.5)
+mw.select_view(0)
+process_events(0.5)
+emit("views_after_uninstall", mw.views())

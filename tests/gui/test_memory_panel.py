@@ -84,5 +84,8 @@ def test_memory_panel_in_the_application(klayout_gui):
     assert result["no_layout_export_enabled"] is False
     assert "no layout is open" in result["no_layout_export_error"]
 
+    assert result["views_after_uninstall"] == 2
+    assert "layertools memory panel" not in run.stderr  # no slot failed, before or after uninstall
+
     width, height = _png_size(next(p for p in result["_screenshots"] if p.endswith("memory_panel_main.png")))
     assert width >= 1200 and height >= 800

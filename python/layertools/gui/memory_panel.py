@@ -147,6 +147,7 @@ class MemoryDock(pya.QDockWidget):
         self.last_refresh_s: float = 0.0
         self._main_window = main_window
         self._view = None
+        self._watched: list = []
         self._dirty = True
         self._busy = False
         self._build()
@@ -232,9 +233,12 @@ class MemoryDock(pya.QDockWidget):
         self._watch_view(self._current_view())
 
     def _watch_view(self, view) -> None:
-        if view is None or view is self._view:
+        # Each view is hooked once (switching back and forth would otherwise stack handlers).
+        self._watched = [seen for seen in self._watched if not _is_destroyed(seen)]
+        if view is None or any(view is seen for seen in self._watched):
             return
         self._view = view
+        self._watched.append(view)
         for name in ("on_active_cellview_changed", "on_cellview_changed", "on_file_open"):
             if not hasattr(view, name):
                 continue
@@ -264,9 +268,39 @@ class MemoryDock(pya.QDockWidget):
             return None
         return cellview
 
+    def detach(self) -> None:
+        """Stop following the main window and views (call before deleting the dock)."""
+        try:
+            if self._main_window is not None:
+                self._main_window.on_current_view_changed -= self._view_changed
+        except Exception:
+            pass
+        watched, self._watched, self._view = self._watched, [], None
+        for view in watched:
+            for name in ("on_active_cellview_changed", "on_cellview_changed", "on_file_open"):
+                try:
+                    if hasattr(view, name):
+                        event = getattr(view, name)
+                        event -= self._cellview_changed
+                        setattr(view, name, event)
+                except Exception:
+                    pass  # the view may be gone already
+
+    def _gone(self) -> bool:
+        """True once Qt deleted the dock (e.g. after uninstall); the handlers then unhook themselves."""
+        try:
+            if self._destroyed():
+                self.detach()
+                return True
+        except Exception:
+            return True
+        return False
+
     # --- slots (each guarded) ---------------------------------------------------------------------
     def _view_changed(self, *args) -> None:
         try:
+            if self._gone():
+                return
             self._watch_view(self._current_view())
             self._schedule()
         except Exception:
@@ -274,6 +308,8 @@ class MemoryDock(pya.QDockWidget):
 
     def _cellview_changed(self, *args) -> None:
         try:
+            if self._gone():
+                return
             self._schedule()
         except Exception:
             _log_failure("following the current layout")
@@ -477,6 +513,13 @@ class MemoryDock(pya.QDockWidget):
     def _set_status(self, text: str, error: bool = False) -> None:
         self.status.text = text
         self.status.styleSheet = "color: #b00020;" if error else "color: #555555;"
+
+
+def _is_destroyed(obj) -> bool:
+    try:
+        return bool(obj._destroyed())
+    except Exception:
+        return True
 
 
 def _html(text: str) -> str:

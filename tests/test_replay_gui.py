@@ -94,10 +94,11 @@ ok = [evaluate("100/0", "68/20 & 69/20", "auto"),
 record.click()
 emit("evaluated", ok)
 emit("recording", dock.is_recording)
-recipe_path = os.path.join(ARTIFACTS, "recorded.yaml")
-macro_path = os.path.join(ARTIFACTS, "recorded.lym")
+OUT = PARAMS["out"]      # the test's own tmp_path: the shared artifacts folder may be cleaned meanwhile
+recipe_path = os.path.join(OUT, "recorded.yaml")
+macro_path = os.path.join(OUT, "recorded.lym")
 emit("saved", [dock.save_recording(recipe_path), dock.save_recording_macro(macro_path)])
-layout.write(os.path.join(ARTIFACTS, "panel.oas"))
+layout.write(os.path.join(OUT, "panel.oas"))
 panel = fingerprint()
 panel_regions = {ld: flat(*ld) for ld in ((100, 0), (68, 20), (102, 0))}
 
@@ -119,13 +120,30 @@ emit("one_undo_restores", fingerprint() == original)
 mw.call_menu("cm_redo")
 process_events(0.2)
 emit("redo_xor", {"%d/%d" % ld: (flat(*ld) ^ region).area() for ld, region in panel_regions.items()})
+
+# A name given only in the layer panel (as a .lyp file does) is a layer for a macro run in the app.
+import layertools.recipe as recipes
+nodes = view.begin_layers()
+while not nodes.at_end():
+    node = nodes.current()
+    if not node.has_children() and node.layer_index() == layout.find_layer(69, 20):
+        props = node.dup()
+        props.name = "VIAPANEL"
+        view.set_layer_properties(nodes, props)
+        break
+    nodes.next()
+alias_macro = os.path.join(OUT, "alias.lym")
+recipes.save_macro(recipes.recipe_from_data(
+    {"layertools": 1, "steps": [{"expression": "VIAPANEL & 68/20", "to": "120/0"}]}), alias_macro)
+pya.Macro(alias_macro).run()
+emit("alias_area", [flat(120, 0).area(), (flat(120, 0) ^ (flat(69, 20) & flat(68, 20))).area()])
 '''
 
 
 def test_record_in_the_application_then_replay_everywhere(tmp_path):
     require_gui()
     source = data_file(TT)
-    run = run_klayout(SESSION, layout=source, timeout=240)
+    run = run_klayout(SESSION, layout=source, timeout=240, params={"out": str(tmp_path)})
     run.check()
     r = run.result
     assert r["evaluated"] == [True, True, True] and r["recording"] is False
@@ -136,8 +154,9 @@ def test_record_in_the_application_then_replay_everywhere(tmp_path):
     assert r["macro_layer_panel"] == [True, True]
     assert r["one_undo_restores"] is True
     assert r["redo_xor"] == {"100/0": 0, "68/20": 0, "102/0": 0}
+    assert r["alias_area"][0] > 0 and r["alias_area"][1] == 0
 
-    recipe_path = run.artifacts_dir / "recorded.yaml"
+    recipe_path = tmp_path / "recorded.yaml"
     recipe = load_recipe(recipe_path)      # what the panel wrote reads back strictly
     assert [(s.expression, s.options.to, s.options.strategy, s.options.format) for s in recipe.steps] == [
         ("68/20 & 69/20", "100/0", "auto", "default"),
@@ -158,11 +177,11 @@ def test_record_in_the_application_then_replay_everywhere(tmp_path):
                        "-rd", f"input={source}", "-rd", f"output={outputs['batch']}"], home=home, timeout=300)
     assert batch.returncode == 0, batch.stdout + batch.stderr
     outputs["macro"] = tmp_path / "macro.oas"
-    macro = run_batch(["-b", "-r", str(run.artifacts_dir / "recorded.lym"), "-rd", f"input={source}",
+    macro = run_batch(["-b", "-r", str(tmp_path / "recorded.lym"), "-rd", f"input={source}",
                        "-rd", f"output={outputs['macro']}"], home=home, timeout=300)
     assert macro.returncode == 0, macro.stdout + macro.stderr
 
-    panel = read_layout(str(run.artifacts_dir / "panel.oas"))
+    panel = read_layout(str(tmp_path / "panel.oas"))
     reference = read_layout(str(source))
     one_by_one(reference, recipe)
     assert_xor_identical(panel, reference)

@@ -762,16 +762,31 @@ def replay_in_view(view, recipe: Recipe, cell=None, progress: Progress | None = 
     if cell is None:
         cell = cellview.cell
     undoable = layout.is_editable()
+    aliases = _layer_panel_names(view, cellview.index())
     if undoable:
         view.transaction(f"layertools: replay {len(recipe.steps)} step(s)")
     try:
-        results = replay(layout, recipe, cell=cell, progress=progress, selection=selection)
+        results = replay(layout, recipe, cell=cell, progress=progress, selection=selection,
+                         layer_aliases=aliases or None)
         # inside the transaction: a layer-panel change outside one clears the undo stack
         view.add_missing_layers()
     finally:
         if undoable:
             view.commit()
     return results
+
+
+def _layer_panel_names(view, cellview_index: int) -> dict[str, int]:
+    """Names given in the layer panel (e.g. by a .lyp file): the engine accepts them as layers (D4)."""
+    names: dict[str, int] = {}
+    nodes = view.begin_layers()
+    while not nodes.at_end():
+        node = nodes.current()
+        if not node.has_children() and node.cellview() == cellview_index and node.name \
+                and node.layer_index() >= 0:
+            names.setdefault(node.name, node.layer_index())
+        nodes.next()
+    return names
 
 
 # --------------------------------------------------------------------------------------------

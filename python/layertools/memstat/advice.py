@@ -277,7 +277,7 @@ def advise(report) -> list[Advice]:
                                 f"{hierarchy.shapes_flat.total:,} flat shapes from {hierarchy.shapes_stored.total:,}"
                                 f" stored ({hierarchy.shape_ratio:,.1f}:1), depth {hierarchy.depth}"))
         suggestion = report.suggestion
-        if suggestion is not None:
+        if suggestion is not None and hierarchy.points_flat > 0:
             for name in ("flat", "tiled", "deep"):
                 estimate = suggestion.estimates.get(name)
                 if estimate is None:

@@ -195,6 +195,10 @@ def test_registers_and_settings_survive_a_restart_sqz_completion(tmp_path):
     assert sqz["xor"] == 0 and sqz["got_area"] == sqz["expected_area"], sqz
     assert one["sqz_nothing_selected_area"] == 0
     assert "layertools-expression-registers" in (home / "klayoutrc").read_text()
+    forms = one["to_forms"]
+    assert forms["RESULT"] == {"info": "RESULT", "xor": 0, "panel": 1}
+    assert forms["RES2 150/0"] == {"info": "RES2 (150/0)", "xor": 0, "panel": 1}
+    assert forms["panel_name_as_target"] == {"same_layer": True, "new_layers": 0}
 
     two = _session("session_two.py", home, tmp_path / "two.json")
     assert two["registers"][3] == "68/20 & !69/20" and two["registers"][5] == "bloat(0.2, 70/20, 0)"

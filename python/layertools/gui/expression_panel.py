@@ -411,8 +411,7 @@ class ExpressionDock(pya.QDockWidget):
                     format=options.format, merge=options.merge, fast=options.fast,
                     progress=self._progress, selection=selection,
                     **({} if aliases is None else {"layer_aliases": aliases}))
-                if result.layer_index >= 0:
-                    view_bridge.show_result_layer(target, result.layer_index)
+                panel_problem = self._show_layers(target, [result])
         except ExpressionError as exc:
             self._show_expression_error(exc, expression)
             return None
@@ -431,10 +430,25 @@ class ExpressionDock(pya.QDockWidget):
             self._evaluate.enabled = True
         if not undoable and target.editable:
             target.view.clear_transactions()  # earlier undo steps would no longer match the layout
+        if panel_problem:
+            result.warnings.append(panel_problem)
         self.last_result = result
         self._record_step(expression, options, target)
         self._show_result(result, target, options, time.monotonic() - started)
         return result
+
+    @staticmethod
+    def _show_layers(target: Target, results) -> str:
+        """Layer-panel entries for the written layers (inside the undo step).  The result is already
+        in the layout here, so a failure is reported as a warning, never as a failed evaluation."""
+        try:
+            for result in results:
+                if result.layer_index >= 0:
+                    view_bridge.show_result_layer(target, result.layer_index)
+        except Exception as exc:
+            traceback.print_exc(file=sys.stderr)
+            return f"the result layer could not be added to the layer panel ({exc}); use Add Other Layers"
+        return ""
 
     def request_cancel(self) -> None:
         """Cancel the running evaluation at its next progress report (layout left unchanged)."""
@@ -605,9 +619,7 @@ class ExpressionDock(pya.QDockWidget):
             with view_bridge.undo_step(target, f"Layer Tools: replay {source}", undoable):
                 results = recipes.replay(target.layout, recipe, cell=target.cell, progress=self._progress,
                                          selection=selection)
-                for result in results:
-                    if result.layer_index >= 0:
-                        view_bridge.show_result_layer(target, result.layer_index)
+                panel_problem = self._show_layers(target, results)
         except Cancelled as exc:
             return self._fail(exc, str(exc) or "Cancelled: the layout is unchanged.", colour=WARN_COLOUR)
         except LayertoolsError as exc:
@@ -623,6 +635,8 @@ class ExpressionDock(pya.QDockWidget):
             target.view.clear_transactions()
         written = sum(r.shapes_written for r in results)
         note = "" if undoable else " (not undoable)"
+        if panel_problem:
+            note += f"; {panel_problem}"
         self._set_status(html.escape(
             f"Replayed {len(results)} step(s) of {source}: {written} shapes written "
             f"({time.monotonic() - started:.2f} s){note}"), OK_COLOUR)

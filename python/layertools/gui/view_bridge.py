@@ -121,7 +121,14 @@ def show_result_layer(target: Target, layer_index: int) -> bool:
     info = target.layout.get_info(layer_index)
     colour = distinct_colour(used_colours)
     props = pya.LayerPropertiesNode()
-    props.source = f"{info.to_s()}@{cv_index + 1}"
+    # Field by field: a source string would need quoting rules for names ("A (1/0)" means a
+    # transformation there, for instance).
+    props.source_cellview = cv_index
+    if info.layer >= 0 and info.datatype >= 0:
+        props.source_layer = info.layer
+        props.source_datatype = info.datatype
+    if info.name:
+        props.source_name = info.name
     props.fill_color = colour
     props.frame_color = colour
     props.dither_pattern = RESULT_DITHER

@@ -71,6 +71,34 @@ try:
     got_none = pc.flat_region(top, pc.layer_index(layout, 121, 0))
     data["sqz_nothing_selected_area"] = got_none.area()
 
+    # To-layer forms and layer-panel names (D4): a name, 'NAME L/D', and a .lyp-style panel name
+    # used in the expression and as the To layer (which then means that existing layer).
+    it = view.begin_layers()
+    while not it.at_end():
+        node = it.current()
+        if node.layer_index() == met1:
+            node.name = "met1"
+        elif node.layer_index() == met2:
+            node.name = "met2_dg"
+        it.next()
+    both = pc.flat_region(top, met1) & pc.flat_region(top, met2)
+    forms = {}
+    for to in ("RESULT", "RES2 150/0"):
+        dock.findChild("to_layer").text = to
+        dock.set_expression('MET1 & "met2_dg"')
+        result = dock.evaluate()
+        index = result.layer_index if result is not None else None
+        forms[to] = {"info": layout.get_info(index).to_s() if index is not None else dock.status_text(),
+                     "xor": (pc.flat_region(top, index) ^ both).count() if index is not None else -1,
+                     "panel": len(pc.layer_panel_entries(view, cv.index(), index))}
+    layers_before = len(layout.layer_indexes())
+    dock.findChild("to_layer").text = "met2_dg"
+    dock.set_expression("met2_dg | met1")
+    result = dock.evaluate()
+    forms["panel_name_as_target"] = {"same_layer": result is not None and result.layer_index == met2,
+                                     "new_layers": len(layout.layer_indexes()) - layers_before}
+    data["to_forms"] = forms
+
     dock.findChild("to_layer").text = "130/0"   # remembered settings for session two
     dock.findChild("threads").value = 3
     dock.set_expression("68/20 ^ 69/20")

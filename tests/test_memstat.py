@@ -294,3 +294,16 @@ def test_cli_cell_scope(capsys):
     assert memstat_command(args) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["hierarchy"]["scope"] == "amd2901" and data["hierarchy"]["shapes_flat"]["total"] == 133_197
+
+
+def test_report_without_capture_still_has_hierarchy_and_says_why(monkeypatch):
+    # Where fd 1 cannot be redirected (no C library handle), the rest of the report still works.
+    from layertools.memstat import capture
+    monkeypatch.setattr(capture, "_libc", lambda: None)
+    layout = db.Layout()
+    layout.read(str(data_file("amd2901.gds.gz")))
+    report = memory_report(layout, detailed=True)
+    assert report.hierarchy.shapes_flat.total == 133_197
+    assert report.warnings and "cannot capture" in report.warnings[0]
+    assert report.statistics.master_dict()["Total"] == {"used": 0, "reqd": 0}
+    assert "Warning: cannot capture" in report.to_text()

@@ -10,6 +10,7 @@ from typing import Iterable
 from ..compat import IN_APPLICATION, db, klayout_version
 from ..layoutio import LayoutFileError
 from ..stats import LayoutStats, layout_statistics
+from .capture import CaptureError
 from .advice import Advice, StrategySuggestion, advise, human_bytes, suggest_strategy
 from .process import LoadTiming, ProcessMemory, process_memory, timed
 from .report import (MASTER_HEADER, MemoryLine, MemoryStatistics, format_block, mem_statistics,
@@ -45,6 +46,7 @@ class MemoryReport:
     source: str | None = None
     klayout: str = ""
     elapsed_s: float = 0.0
+    warnings: list[str] = field(default_factory=list)
 
     # --- JSON / YAML ------------------------------------------------------------------------
     def as_dict(self) -> dict:
@@ -61,6 +63,7 @@ class MemoryReport:
             "suggestion": self.suggestion.as_dict() if self.suggestion is not None else None,
             "advice": [item.as_dict() for item in self.advice],
             "report_seconds": self.elapsed_s,
+            "warnings": list(self.warnings),
         }
         if self.detailed:
             data["detailed"] = {
@@ -125,6 +128,8 @@ class MemoryReport:
             out.append(format_block("Memory usage per category:", self.statistics.categories).rstrip("\n"))
             for section, lines in self.statistics.other_sections.items():
                 out.append(format_block(f"Memory usage per {section}:", lines).rstrip("\n"))
+        for warning in self.warnings:
+            out.append(f"Warning: {warning}")
         if self.advice:
             out.append("")
             out.append("Advice:")
@@ -185,13 +190,18 @@ def memory_report(layout: "db.Layout", cell=None, detailed: bool = False, layers
     """
     import time
     started = time.perf_counter()
+    warnings: list[str] = []
     if statistics is None or (detailed and not statistics.types):
-        statistics = mem_statistics(layout, detailed)
+        try:
+            statistics = mem_statistics(layout, detailed)
+        except CaptureError as exc:  # e.g. no C library handle: the rest of the report still works
+            statistics = MemoryStatistics()
+            warnings.append(str(exc))
     hierarchy = layout_statistics(layout, cell, layers=layers)
     if per_layer_memory is None:
         per_layer_memory = detailed
     memory: dict[int, MemoryLine] = {}
-    if per_layer_memory and hierarchy.layers:
+    if per_layer_memory and hierarchy.layers and not warnings:
         memory = shapes_memory_by_layer(layout, [entry.index for entry in hierarchy.layers])
     layer_rows = [LayerMemory(entry.index, entry.label, entry.stored, entry.flat,
                               memory[entry.index].used if entry.index in memory else None,
@@ -202,7 +212,7 @@ def memory_report(layout: "db.Layout", cell=None, detailed: bool = False, layers
     report = MemoryReport(
         statistics=statistics, hierarchy=hierarchy, process=process_memory(), load=load,
         layers=layer_rows, suggestion=suggestion, detailed=detailed, editable=layout.is_editable(),
-        source=source, klayout=".".join(str(part) for part in klayout_version()),
+        source=source, klayout=".".join(str(part) for part in klayout_version()), warnings=warnings,
     )
     report.advice = advise(report)
     report.elapsed_s = time.perf_counter() - started

@@ -421,8 +421,9 @@ class ExpressionDock(pya.QDockWidget):
             return self._fail(exc, f"{exc}  (the layout is unchanged)")
         except Exception as exc:  # an engine bug must not hang KLayout with a modal dialog
             traceback.print_exc(file=sys.stderr)
-            return self._fail(exc, f"Internal error ({type(exc).__name__}: {exc}). The layout was not "
-                                   f"changed by layertools; please report this with the expression.")
+            undo_hint = " Edit > Undo takes back anything it wrote." if undoable else ""
+            return self._fail(exc, f"Internal error ({type(exc).__name__}: {exc}); please report it with "
+                                   f"the expression.{undo_hint}")
         finally:
             self._progress.close()
             self._progress = None

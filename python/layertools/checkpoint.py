@@ -33,11 +33,6 @@ class LayoutCheckpoint:
         self._saved: dict[int, dict[int, "db.Shapes"]] = {}   # layer index -> cell index -> shapes
         self._unsaved_writes: set[int] = set()
 
-    @property
-    def original_layers(self) -> dict[int, "db.LayerInfo"]:
-        """Layer index -> LayerInfo of the layers that existed when the checkpoint was taken."""
-        return dict(self._layer_infos)
-
     def protect_layer(self, layer_index: int) -> None:
         """Save the shapes of an original layer (all cells) unless already saved.
 

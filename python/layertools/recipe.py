@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -522,7 +521,7 @@ def replay(layout, recipe: Recipe, cell=None, progress: Progress | None = None,
         for number, (step, target_cell) in enumerate(zip(recipe.steps, cells), 1):
             if progress is not None:
                 progress(f"step {number}/{total}: {step.describe()}", (number - 1) / total)
-            for layer_index in _layers_written_by(layout, step.options.to, layer_aliases, checkpoint):
+            for layer_index in _layers_written_by(layout, step.options.to, layer_aliases):
                 checkpoint.protect_layer(layer_index)
             extra = {"layer_aliases": dict(layer_aliases)} if layer_aliases else {}
             result = layertools.evaluate(layout, target_cell, step.expression, step.options.to,
@@ -606,13 +605,10 @@ def _preflight(layout, recipe: Recipe, cells, layer_aliases) -> None:
     step may read what an earlier step makes.  Uses the engine's own resolution, so the messages
     (candidates, hex hints) are the ones a single evaluation gives.
     """
-    try:
-        from .engine.binding import bind
-        from .engine.layers import resolve_cell, resolve_target
-        from .language import is_empty, layer_refs, parse
-    except ImportError:   # an engine without these helpers: the steps are checked as they run
-        return
     from .compat import db
+    from .engine.binding import bind
+    from .engine.layers import resolve_cell, resolve_target
+    from .language import is_empty, layer_refs, parse
     scratch = db.Layout()
     scratch.dbu = layout.dbu
     for index in layout.layer_indexes():
@@ -632,48 +628,17 @@ def _preflight(layout, recipe: Recipe, cells, layer_aliases) -> None:
             raise _replay_error(exc, number, step).with_message_tail("nothing was changed") from exc
 
 
-def _layers_written_by(layout, to: str, layer_aliases, checkpoint: LayoutCheckpoint) -> list[int]:
-    """The existing layer a step's To names (to save before the step), per the engine's own lookup."""
-    try:
-        from .engine.layers import resolve_target
-    except ImportError:
-        return target_layer_candidates(layout, to, checkpoint.original_layers)
+def _layers_written_by(layout, to: str, layer_aliases) -> list[int]:
+    """The existing layer a step's To names (to save before the step), by the engine's own lookup.
+
+    The checkpoint also records what each step really wrote and refuses to claim a restore it
+    could not do, should the two ever disagree."""
+    from .engine.layers import resolve_target
     try:
         index = resolve_target(layout, to, dict(layer_aliases) if layer_aliases else None).index
     except LayertoolsError:   # the step itself will report it
         return []
     return [] if index is None else [index]
-
-
-_NUMBERS = re.compile(r"^(\d+)(?:\s*[/,:;.]\s*(\d+))?$")
-
-
-def target_layer_candidates(layout, to: str, layers: Mapping[int, Any] | None = None) -> list[int]:
-    """Every existing layer that the To-layer text ``to`` could mean (a superset, on purpose).
-
-    Used to save a layer's shapes before a step may overwrite them; saving one layer too many only
-    costs memory, missing one would make a failed replay impossible to undo.  Matches names
-    case-insensitively, L/D and L,D pairs, a lone layer number (any datatype) and 4/8-digit hex.
-    """
-    infos = layers if layers is not None else {i: layout.get_info(i) for i in layout.layer_indexes()}
-    words = [w.strip("\"'") for w in re.split(r"\s+", to.strip()) if w.strip("\"'")]
-    words.append(to.strip().strip("\"'"))
-    names = {w.lower() for w in words}
-    pairs: set[tuple[int, int | None]] = set()
-    for word in words:
-        match = _NUMBERS.match(word)
-        if match:
-            pairs.add((int(match.group(1)), int(match.group(2)) if match.group(2) else None))
-        if re.fullmatch(r"[0-9A-Fa-f]{4}|[0-9A-Fa-f]{8}", word):
-            half = len(word) // 2
-            pairs.add((int(word[:half], 16), int(word[half:], 16)))
-    found = []
-    for index, info in infos.items():
-        if info.name and info.name.lower() in names:
-            found.append(index)
-        elif (info.layer, info.datatype) in pairs or (info.layer, None) in pairs:
-            found.append(index)
-    return sorted(found)
 
 
 # --------------------------------------------------------------------------------------------
@@ -934,5 +899,5 @@ __all__ = [
     "RECIPE_VERSION", "Step", "Recipe", "RecipeError", "ReplayError", "parse_recipe", "load_recipe",
     "recipe_from_data", "recipe_to_data", "dump_recipe", "save_recipe", "step_from_evaluation",
     "replay", "replay_in_view", "replay_files", "replay_command", "exit_status",
-    "target_layer_candidates", "recipe_to_macro", "save_macro", "run_macro", "run_batch",
+    "recipe_to_macro", "save_macro", "run_macro", "run_batch",
 ]

@@ -27,7 +27,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"expression: {to_text(parse(args.expression))}", file=sys.stderr)
         else:
             parse(args.expression)  # a syntax error needs no file reading first
-        check_output_path(args.output)
+        try:
+            check_output_path(args.output)
+        except LayoutFileError as exc:  # the command line names an output that cannot be written
+            raise OptionError(str(exc)) from None
         progress.stage(f"reading {args.input}")
         started = time.perf_counter()
         layout = read_layout(args.input)

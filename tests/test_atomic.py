@@ -1,0 +1,80 @@
+"""D10: after any failure or cancel the layout is byte-for-byte what it was."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import pytest
+
+import layertools
+from conftest import data_file
+from layertools.compat import db
+from layouts import fixture_f1, fixture_f2
+
+
+def layout_bytes(layout: "db.Layout") -> bytes:
+    options = db.SaveLayoutOptions()
+    options.format = "GDS2"
+    options.gds2_write_timestamps = False
+    fd, path = tempfile.mkstemp(suffix=".gds")
+    os.close(fd)
+    try:
+        layout.write(path, options)
+        with open(path, "rb") as handle:
+            return handle.read()
+    finally:
+        os.unlink(path)
+
+
+FAILURES = [
+    ("A & | B", "NEW", {}),
+    ("A & Q", "NEW", {}),
+    ("A & -B", "NEW", {}),
+    ("bloat(5, A)", "NEW", {}),
+    ("A.NOSUCH | B", "NEW", {}),
+    ("A B", "NEW", {}),
+    ("sqz(A) & 1000", "A", {}),
+    ("A | B", "", {}),
+    ("A | B", "x & y", {}),
+    ("A | B", "A", {"depth": "some"}),
+    ("A | B", "A", {"format": "wide"}),
+    ("A | B", "A", {"strategy": "magic"}),
+]
+
+
+@pytest.mark.parametrize("expression, to, options", FAILURES)
+@pytest.mark.parametrize("fixture", [fixture_f1, fixture_f2])
+def test_failures_leave_the_layout_unchanged(fixture, expression, to, options):
+    layout, top = fixture()
+    before = layout_bytes(layout)
+    with pytest.raises(layertools.LayertoolsError):
+        layertools.evaluate(layout, top, expression, to, **options)
+    assert layout_bytes(layout) == before
+
+
+@pytest.mark.parametrize("strategy", ["flat", "tiled", "deep"])
+def test_cancel_leaves_the_layout_unchanged(strategy):
+    layout = db.Layout()
+    layout.read(str(data_file("tt_um_obriensp_be8.gds.gz")))
+    before = layout_bytes(layout)
+    calls = []
+
+    def cancel_on_second_report(message, fraction):
+        calls.append(message)
+        if len(calls) == 2:
+            raise layertools.Cancelled("cancelled by the test")
+
+    with pytest.raises(layertools.Cancelled):
+        layertools.evaluate(layout, layout.top_cell(), "(68/20 & 69/20) | !bloat(0.5, 68/44, 0)", "68/20",
+                            strategy=strategy, partition=20.0, progress=cancel_on_second_report)
+    assert layout_bytes(layout) == before
+
+
+def test_success_changes_only_the_target_layer():
+    layout, top = fixture_f1()
+    a = layout.find_layer(db.LayerInfo(2, 0, "A"))
+    before = [(i, [str(s) for s in top.shapes(i).each()]) for i in layout.layer_indexes() if i != a]
+    layertools.evaluate(layout, top, "A | B", "A")
+    after = [(i, [str(s) for s in top.shapes(i).each()]) for i in layout.layer_indexes() if i != a]
+    assert before == after

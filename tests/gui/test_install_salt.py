@@ -268,11 +268,92 @@ except ImportError:
 '''
 
 
-def test_uninstall_removes_everything(salt):
+# Drives Tools > Manage Packages: "Current Packages" tab, select layertools, "Remove Package", "Yes".
+# The dialogs are modal, so timers do the clicking from inside their event loops.
+UNINSTALL_WITH_PACKAGE_MANAGER = r'''
+import os
+
+def children_of(widget, prefixes, depth=0, found=None):
+    found = [] if found is None else found
+    for child in widget.children():
+        if type(child).__name__.startswith(prefixes):
+            found.append(child)
+        if depth < 10:
+            children_of(child, prefixes, depth + 1, found)
+    return found
+
+def confirm():
+    try:
+        box = pya.QApplication.activeModalWidget()
+        emit("question", [b.text for b in [box] + children_of(box, ("QLabel",)) if b.text])
+        for button in children_of(box, ("QPushButton", "QAbstractButton")):
+            if button.text.replace("&", "") == "Yes":
+                button.click()
+                return
+        box.reject()
+    except Exception as exc:
+        emit("confirm_error", repr(exc))
+        os._exit(6)
+
+def manage():
+    try:
+        dialog = pya.QApplication.activeModalWidget()
+        emit("dialog", dialog.windowTitle)
+        children_of(dialog, ("QTabWidget",))[0].currentIndex = 2          # Current Packages
+        process_events(0.3)
+        view = [c for c in children_of(dialog, ("QListView",)) if c.objectName == "salt_view"][0]
+        names = [view.model.data(view.model.index(row, 0), 0) for row in range(view.model.rowCount())]
+        emit("listed", [str(n) for n in names])
+        view.setCurrentIndex(view.model.index(0, 0))
+        process_events(0.3)
+        remove = [b for b in children_of(dialog, ("QPushButton", "QToolButton")) if "Remove" in b.text][0]
+        timer = pya.QTimer(dialog)
+        timer.singleShot = True
+        timer.interval = 1000
+        timer.timeout(confirm)
+        timer.start()
+        remove.click()
+        process_events(0.5)
+        dialog.reject()
+    except Exception as exc:
+        emit("manage_error", repr(exc))
+        os._exit(5)
+
+timer = pya.QTimer(main_window())
+timer.singleShot = True
+timer.interval = 2000
+timer.timeout(manage)
+timer.start()
+main_window().menu().action("tools_menu.packages").trigger()
+emit("folder_exists_after", os.path.exists(PARAMS["folder"]))
+'''
+
+NO_PACKAGE_CHECK = r'''
+menu = main_window().menu()
+emit("menu", menu.is_valid("tools_menu.layertools_menu"))
+emit("toolbar", [p for p in menu.items("@toolbar") if "layertools" in p])
+emit("docks", [n for n in ("layertools_expression_dock", "layertools_memory_dock") if main_window().findChild(n)])
+try:
+    import layertools
+    emit("importable", layertools.__file__)
+except ImportError:
+    emit("importable", False)
+'''
+
+
+def test_uninstall_with_the_package_manager_removes_everything(salt):
     installed = salt["installed"]
     assert installed.is_dir(), "start from an installed package"
-    # What Tools > Manage Packages > Uninstall does (SaltManager removes the package folder).
-    shutil.rmtree(installed)
-    run = run_klayout(NO_PACKAGE_CHECK, home=salt["home"], install="none", timeout=90)
+    run = run_klayout(UNINSTALL_WITH_PACKAGE_MANAGER, home=salt["home"], install="none", timeout=120,
+                      watch_modals=False, params={"folder": str(installed)})
     run.check()
-    assert run.result == {**run.result, "menu": False, "toolbar": [], "docks": [], "importable": False}
+    assert run.result["dialog"] == "Salt Package Manager"
+    assert any("layertools" in name for name in run.result["listed"])
+    assert run.result["question"] == ["Are you sure to delete package 'layertools'?"] * len(run.result["question"])
+    assert run.result["folder_exists_after"] is False
+    assert not installed.exists()
+
+    after = run_klayout(NO_PACKAGE_CHECK, home=salt["home"], install="none", timeout=90)
+    after.check()
+    r = after.result
+    assert (r["menu"], r["toolbar"], r["docks"], r["importable"]) == (False, [], [], False)

@@ -93,17 +93,77 @@ def compare(reference, candidate, *, tile_um: float = 200.0, threads: int = 2) -
         "area_um2": area_b.total * dbu * dbu,
         "reference_flat_shapes": flat_shape_count(ref_layout, ref_top, ref_index),
         "flat_shapes": flat_shape_count(cand_layout, cand_top, cand_index),
+        "method": "tiled",
     }
 
 
+def result_in_subcells(layout: "db.Layout", top: "db.Cell", index: int) -> bool:
+    """True when some of the result sits below the top cell (a hierarchical result)."""
+    if index < 0:
+        return False
+    return any(not layout.cell(ci).shapes(index).is_empty()
+               for ci in top.called_cells())
+
+
+def compare_deep(reference, candidate, *, threads: int = 2) -> Dict[str, object]:
+    """XOR of two hierarchical results without flattening them.
+
+    The candidate's result shapes are copied into the reference layout, cell by cell, through a
+    mapping by *geometrical identity* (a candidate cell goes into the reference cell that sits at
+    exactly the same places; cells without a twin are created with their placements), so the
+    flattened geometry of both layers is unchanged.  Then one DeepShapeStore XORs the two layers
+    hierarchically.  The reference layout is restored afterwards.
+    """
+    ref_layout, ref_top, ref_index = reference
+    cand_layout, cand_top, cand_index = candidate
+    dbu = ref_layout.dbu
+    mapping = db.CellMapping()
+    created = mapping.from_geometry_full(ref_layout, ref_top.cell_index(), cand_layout, cand_top.cell_index())
+    copy_index = ref_layout.insert_layer(db.LayerInfo())
+    try:
+        layers = db.LayerMapping()
+        layers.map(cand_index, copy_index)
+        ref_layout.copy_tree_shapes(cand_layout, mapping, layers)
+        store = db.DeepShapeStore()
+        store.threads = threads
+        a = db.Region(ref_top.begin_shapes_rec(ref_index), store)
+        b = db.Region(ref_top.begin_shapes_rec(copy_index), store)
+        difference = a ^ b
+        flat_difference = difference.dup()
+        flat_difference.flatten()
+        flat_difference.merge()
+        return {
+            "equal": difference.is_empty(),
+            "xor_polygons": flat_difference.count(),
+            "xor_area_um2": flat_difference.area() * dbu * dbu,
+            "xor_bbox": str(flat_difference.bbox()) if not flat_difference.is_empty() else "",
+            "reference_area_um2": a.area() * dbu * dbu,
+            "area_um2": b.area() * dbu * dbu,
+            "reference_flat_shapes": flat_shape_count(ref_layout, ref_top, ref_index),
+            "flat_shapes": flat_shape_count(cand_layout, cand_top, cand_index),
+            "method": "deep",
+        }
+    finally:
+        ref_layout.delete_layer(copy_index)
+        if created:
+            ref_layout.delete_cells(list(created))
+
+
 def check_files(reference_path: str, candidates: List[str], layer: Tuple[int, int], *,
-                tile_um: float = 200.0, threads: int = 2):
+                tile_um: float = 200.0, threads: int = 2, method: str = "auto"):
     """Yield one result dict per candidate file (the reference is read once)."""
     reference = read_result_layer(reference_path, layer)
     for path in candidates:
         started = time.perf_counter()
         try:
-            outcome = compare(reference, read_result_layer(path, layer), tile_um=tile_um, threads=threads)
+            candidate = read_result_layer(path, layer)
+            # Two hierarchical results compare fastest hierarchically; a flat one (everything in
+            # the top cell) would be pulled up anyway, and tiles use both cores for that.
+            if method == "deep" or (method == "auto" and candidate[2] >= 0 and reference[2] >= 0
+                                    and result_in_subcells(*reference) and result_in_subcells(*candidate)):
+                outcome = compare_deep(reference, candidate, threads=threads)
+            else:
+                outcome = compare(reference, candidate, tile_um=tile_um, threads=threads)
         except (RuntimeError, SystemExit) as exc:
             outcome = {"equal": False, "error": str(exc)}
         outcome["candidate"] = path
@@ -118,11 +178,14 @@ def main(argv=None) -> int:
     parser.add_argument("--layer", default="1000/0")
     parser.add_argument("--tile", type=float, default=200.0, help="tile size in µm (default 200)")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--method", choices=("auto", "tiled", "deep"), default="auto",
+                        help="deep (hierarchical), tiled (flat, by tiles), auto: deep when both "
+                             "results are hierarchical")
     args = parser.parse_args(argv)
     layer = tuple(int(part) for part in args.layer.split("/"))
     all_equal = True
     for outcome in check_files(args.reference, args.candidates, layer, tile_um=args.tile,
-                               threads=args.threads):
+                               threads=args.threads, method=args.method):
         all_equal &= bool(outcome["equal"])
         print(json.dumps(outcome), flush=True)
     return 0 if all_equal else 3

@@ -139,3 +139,55 @@ def test_bench_runs_end_to_end_on_a_small_tile(tmp_path):
     assert "| KLayout DRC 0.28.5 | deep |" in report and "reference" in report
     assert "every result XOR-identical to its reference | pass" in report
     assert not list((results / "out").glob("*.gds")), "outputs are removed after the XOR check"
+
+
+def test_deep_xor_maps_cells_by_placement_not_by_name(tmp_path):
+    """Two results with the same flat geometry in differently named/structured cells are equal,
+    and a clash of cell names with different placements does not fool the hierarchical check."""
+    def reference(layout, top, layer):
+        cell = layout.create_cell("C")
+        cell.shapes(layer).insert(db.Box(0, 0, 1000, 1000))
+        for x in (0, 100_000):
+            top.insert(db.CellInstArray(cell.cell_index(), db.Trans(db.Vector(x, 0))))
+        other = layout.create_cell("K")
+        other.shapes(layer).insert(db.Box(0, 0, 50, 50))
+        top.insert(db.CellInstArray(other.cell_index(), db.Trans(db.Vector(0, 50_000))))
+
+    def renamed_and_split(layout, top, layer):
+        # "C" here is placed only once (at x=100 µm); the x=0 copy is a variant "C$1";
+        # "K" is a different cell placed elsewhere with nothing on the result layer, and the
+        # reference's K box sits in "Q".
+        c = layout.create_cell("C")
+        c.shapes(layer).insert(db.Box(0, 0, 1000, 1000))
+        top.insert(db.CellInstArray(c.cell_index(), db.Trans(db.Vector(100_000, 0))))
+        variant = layout.create_cell("C$1")
+        variant.shapes(layer).insert(db.Box(0, 0, 1000, 500))
+        variant.shapes(layer).insert(db.Box(0, 500, 1000, 1000))
+        top.insert(db.CellInstArray(variant.cell_index(), db.Trans(db.Vector(0, 0))))
+        k = layout.create_cell("K")
+        k.shapes(layout.layer(1, 0)).insert(db.Box(0, 0, 10, 10))  # not on the result layer
+        top.insert(db.CellInstArray(k.cell_index(), db.Trans(db.Vector(0, 70_000))))
+        q = layout.create_cell("Q")
+        q.shapes(layer).insert(db.Box(0, 0, 50, 50))
+        top.insert(db.CellInstArray(q.cell_index(), db.Trans(db.Vector(0, 50_000))))
+
+    def moved_variant(layout, top, layer):
+        renamed_and_split(layout, top, layer)
+        layout.cell("C$1").shapes(layer).insert(db.Box(2000, 0, 2001, 1000))  # 1 dbu x 1 µm more
+
+    a = _write_layout(tmp_path / "a.gds", reference)
+    b = _write_layout(tmp_path / "b.gds", renamed_and_split)
+    c = _write_layout(tmp_path / "c.gds", moved_variant)
+    for method in ("deep", "tiled"):
+        same, different = xorcheck.check_files(str(a), [str(b), str(c)], (1000, 0), method=method)
+        assert same["method"] == method
+        assert same["equal"], (method, same)
+        assert same["area_um2"] == pytest.approx(2 * 1 + 0.05 * 0.05)
+        assert not different["equal"] and different["xor_area_um2"] == pytest.approx(0.001), method
+    # the reference layout is left as it was: checking twice gives the same answer
+    reference_layout = xorcheck.read_result_layer(str(a), (1000, 0))
+    again = [xorcheck.compare_deep(reference_layout, xorcheck.read_result_layer(str(p), (1000, 0)))
+             for p in (b, b, c)]
+    assert [r["equal"] for r in again] == [True, True, False]
+    assert sorted(cell.name for cell in reference_layout[0].each_cell()) == ["C", "K", "TOP"]
+    assert list(reference_layout[0].layer_indexes()) == [reference_layout[2]]

@@ -345,7 +345,7 @@ def test_uninstall_with_the_package_manager_removes_everything(salt):
     installed = salt["installed"]
     assert installed.is_dir(), "start from an installed package"
     run = run_klayout(UNINSTALL_WITH_PACKAGE_MANAGER, home=salt["home"], install="none", timeout=120,
-                      watch_modals=False, params={"folder": str(installed)})
+                      watch_modals=False, params={"folder": str(installed)}, name="uninstall-package-manager")
     run.check()
     assert run.result["dialog"] == "Salt Package Manager"
     assert any("layertools" in name for name in run.result["listed"])
@@ -353,7 +353,7 @@ def test_uninstall_with_the_package_manager_removes_everything(salt):
     assert run.result["folder_exists_after"] is False
     assert not installed.exists()
 
-    after = run_klayout(NO_PACKAGE_CHECK, home=salt["home"], install="none", timeout=90)
+    after = run_klayout(NO_PACKAGE_CHECK, home=salt["home"], install="none", timeout=90, name="uninstall-after")
     after.check()
     r = after.result
     assert (r["menu"], r["toolbar"], r["docks"], r["importable"]) == (False, [], [], False)

@@ -114,3 +114,15 @@ def test_usage_errors_exit_2():
     assert run("eval").returncode == 2
     assert run("frobnicate").returncode == 2
     assert run("--version").stdout.startswith("layertools ")
+
+
+def test_explain_prints_the_plan_before_running(tmp_path):
+    out = tmp_path / "out.gds"
+    proc = run("eval", str(data_file(SAMPLE)), "(68/20 & 69/20) | bloat(0.5, 68/44, 0)", "--to", "100/0",
+               "-o", str(out), "--explain", "--strategy", "tiled", "--partition", "50")
+    assert proc.returncode == 0, proc.stderr
+    assert "expression : ((68/20 & 69/20) | bloat(0.5, 68/44, 0))" in proc.stdout
+    assert "halo 0.5 µm" in proc.stdout
+    planned = int(proc.stdout.split("strategy   : tiled, ")[1].split(" tiles")[0])
+    done = int(proc.stdout.split("(tiled, ")[1].split(" tiles")[0])
+    assert planned == done

@@ -35,8 +35,14 @@ def evaluate(layout, cell, expression: str, to: str, **options) -> EvalResult:
     return _evaluate(layout, cell, expression, to, **options)
 
 
+def explain(layout, cell, expression: str, to: str, **options):
+    """What ``evaluate`` would do (tree, layers, area, strategy and why), without changing anything."""
+    from .engine.explain import explain as _explain
+    return _explain(layout, cell, expression, to, **options)
+
+
 __all__ = [
-    "__version__", "parse", "evaluate", "EvalOptions", "EvalResult",
+    "__version__", "parse", "evaluate", "explain", "EvalOptions", "EvalResult",
     "LayertoolsError", "ExpressionError", "LayerNotFoundError", "CellNotFoundError",
     "OptionError", "EvaluationError", "Cancelled", "MissingDependencyError",
     "PACKAGE_ROOT", "ICON_DIR",

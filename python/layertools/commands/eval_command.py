@@ -22,10 +22,8 @@ def run(args: argparse.Namespace) -> int:
             strategy=args.strategy, partition=args.partition, threads=args.threads,
             clear=not args.no_clear, format=args.format, merge=args.merge, fast=args.fast,
         ).validated()
-        from ..language import parse, to_text
-        if args.explain:
-            print(f"expression: {to_text(parse(args.expression))}", file=sys.stderr)
-        else:
+        from ..language import is_empty, parse
+        if not is_empty(args.expression):
             parse(args.expression)  # a syntax error needs no file reading first
         try:
             check_output_path(args.output)
@@ -36,6 +34,10 @@ def run(args: argparse.Namespace) -> int:
         layout = read_layout(args.input)
         read_seconds = time.perf_counter() - started
         cell = find_cell(layout, options.cell)
+        if args.explain:
+            from ..engine.explain import explain
+            fields = {k: v for k, v in options.as_dict().items() if k not in ("to", "cell")}
+            print(explain(layout, cell, args.expression, options.to, **fields).text())
         from ..engine import run as evaluate
         result = evaluate(layout, cell, args.expression, options, progress=progress)
         progress.stage(f"writing {args.output}")

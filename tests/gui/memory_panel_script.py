@@ -61,6 +61,27 @@ dock.tabs.currentIndex = 0
 dock.detailed.checked = False
 dock.setFloating(False)
 
+# Select a layer in the layer list: the advice adds estimates for just that (what an expression reads).
+view = mw.current_view()
+iterator = view.begin_layers()
+while not iterator.at_end() and iterator.current().source.split("@")[0].strip() != "8/0":
+    iterator.next()
+view.current_layer = iterator
+process_events(0.2)
+emit("selected_in_view", sorted(n.current().source.split("@")[0].strip() for n in view.selected_layers()))
+dock.refresh()
+selection = dock.selection_suggestion
+emit("selection_labels", selection[0] if selection else None)
+emit("selection_strategy", selection[1].strategy if selection else None)
+emit("selection_flat_points", selection[1].estimates["flat"].low_bytes if selection else None)
+dock.tabs.currentIndex = 1
+dock.setFloating(True)
+dock.resize(640, 900)
+process_events(0.3)
+save_screenshot("memory_panel_selection", dock)
+dock.setFloating(False)
+dock.tabs.currentIndex = 0
+
 # Export without the (modal) file dialog.
 json_path = dock.export_report(os.path.join(ARTIFACTS, "memory_report.json"))
 yaml_path = dock.export_report(os.path.join(ARTIFACTS, "memory_report.yaml"))

@@ -65,8 +65,12 @@ def test_memory_panel_in_the_application(klayout_gui):
     assert result["hierarchy_shapes_row"] == ["shapes", "6,640", "39,163,608"]
     assert [row[0] for row in result["category_rows"]] == ["Layout info", "Cell info", "Instances", "Shapes info", "Total"]
     assert result["category_rows"][-1][1] == f"{panel['Total']['used']:,}"
-    assert "Suggested strategy: deep" in result["advice_text"]
+    assert "Suggested strategy (all layers): deep" in result["advice_text"]
 
+    # the layer selected in the layer list gets its own estimate (8/0: 6,612,111 flat shapes)
+    assert result["selected_in_view"] == ["8/0"] and result["selection_labels"] == ["8/0"]
+    assert result["selection_strategy"] == "deep"
+    assert result["selection_flat_points"] > 90 * 6_612_111 * 4 * 0.99   # at least 4 points per shape
     assert result["detailed_type_rows"] > 10 and result["detailed_layers"][0][3] != "-"
 
     json_path, yaml_path = (Path(p) for p in result["exports"])

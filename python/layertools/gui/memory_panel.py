@@ -17,7 +17,8 @@ import traceback
 
 import pya  # type: ignore[import-not-found]
 
-from ..memstat import MemoryReport, human_bytes, mem_statistics, memory_report
+from ..memstat import MemoryReport, human_bytes, mem_statistics, memory_report, suggest_strategy
+from ..stats import layout_statistics
 from ..memstat.advice import Advice
 
 OBJECT_NAME = "layertools_memory_dock"
@@ -143,6 +144,8 @@ class MemoryDock(pya.QDockWidget):
         super().__init__(TITLE, main_window)
         self.objectName = OBJECT_NAME
         self.report: MemoryReport | None = None
+        #: (layer labels, StrategySuggestion) for the layers selected in the layer list, or None
+        self.selection_suggestion = None
         self.last_error: str | None = None
         self.last_refresh_s: float = 0.0
         self._main_window = main_window
@@ -491,8 +494,33 @@ class MemoryDock(pya.QDockWidget):
             self._add_row(self.process, [label, human_bytes(value)])
         self._fit(self.process)
 
-        self.advice.setHtml(_advice_html(report.advice, report))
+        self.selection_suggestion = self._selected_layers_suggestion(report, cellview)
+        self.advice.setHtml(_advice_html(report.advice, report, self.selection_suggestion))
         self.export_button.enabled = True
+
+    def _selected_layers_suggestion(self, report: MemoryReport, cellview):
+        """Estimates for the layers selected in the layer list (what an expression would read)."""
+        view = self._current_view()
+        if view is None or report.hierarchy is None:
+            return None
+        indexes = []
+        try:
+            for node in view.selected_layers():
+                current = node.current()
+                if current.cellview() == cellview.index() and current.layer_index() >= 0:
+                    indexes.append(current.layer_index())
+        except Exception:
+            _log_failure("reading the selected layers")
+            return None
+        indexes = sorted(set(indexes))
+        if not indexes:
+            return None
+        layout = cellview.layout()
+        stats = layout_statistics(layout, None, layers=indexes)
+        hierarchy_bytes = (report.statistics.category("Cell info").used
+                           + report.statistics.category("Instances").used)
+        labels = [entry.label for entry in stats.layers] or [str(layout.get_info(i)) for i in indexes]
+        return labels, suggest_strategy(stats, hierarchy_bytes=hierarchy_bytes)
 
     def _add_row(self, tree, values: list[str], bold: bool = False):
         item = pya.QTreeWidgetItem(tree)
@@ -526,12 +554,21 @@ def _html(text: str) -> str:
     return (text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _advice_html(items: list[Advice], report: MemoryReport) -> str:
+def _advice_html(items: list[Advice], report: MemoryReport, selection=None) -> str:
     parts = []
+    if selection is not None:
+        labels, chosen = selection
+        shown = ", ".join(labels[:6]) + (f" and {len(labels) - 6} more" if len(labels) > 6 else "")
+        partition = f", partition {chosen.partition_um:g} µm" if chosen.partition_um else ""
+        estimates = " &middot; ".join(f"{name} ~{human_bytes(est.typical_bytes)}"
+                                      for name, est in chosen.estimates.items())
+        parts.append(f"<p><b>Selected layers ({_html(shown)}): {chosen.strategy}{partition}</b><br/>"
+                     f"<span style='color:#2d6ec8'>{estimates}</span><br/>"
+                     f"<span style='color:#555'>{_html(chosen.reason)}</span></p>")
     suggestion = report.suggestion
     if suggestion is not None:
         partition = f", partition {suggestion.partition_um:g} µm" if suggestion.partition_um else ""
-        parts.append(f"<p><b>Suggested strategy: {suggestion.strategy}{partition}</b><br/>"
+        parts.append(f"<p><b>Suggested strategy (all layers): {suggestion.strategy}{partition}</b><br/>"
                      f"<span style='color:#555'>{_html(suggestion.reason)}</span></p>")
     parts.append("<ul>")
     for item in items:

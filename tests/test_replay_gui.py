@@ -136,6 +136,29 @@ recipes.save_macro(recipes.recipe_from_data(
     {"layertools": 1, "steps": [{"expression": "VIAPANEL & 68/20", "to": "120/0"}]}), alias_macro)
 pya.Macro(alias_macro).run()
 emit("alias_area", [flat(120, 0).area(), (flat(120, 0) ^ (flat(69, 20) & flat(68, 20))).area()])
+
+# A macro whose step 2 cannot run: an error naming the step, the layout untouched, KLayout alive.
+bad_macro = os.path.join(OUT, "bad.lym")
+recipes.save_macro(recipes.recipe_from_data({"layertools": 1, "steps": [
+    {"expression": "68/20 | 69/20", "to": "130/0"},
+    {"expression": "130/0 & NOSUCH", "to": "131/0"}]}), bad_macro)
+before_bad = fingerprint()
+try:
+    pya.Macro(bad_macro).run()
+    emit("bad_macro", "no error")
+except RuntimeError as exc:
+    emit("bad_macro", str(exc).splitlines()[0])
+emit("bad_macro_unchanged", fingerprint() == before_bad)
+
+# With no layout open the macro says so (and does not end the application).
+mw.close_all()
+process_events(0.2)
+try:
+    pya.Macro(macro_path).run()
+    emit("no_layout", "no error")
+except RuntimeError as exc:
+    emit("no_layout", str(exc).splitlines()[0])
+emit("alive_after", True)
 '''
 
 
@@ -154,6 +177,9 @@ def test_record_in_the_application_then_replay_everywhere(tmp_path):
     assert r["one_undo_restores"] is True
     assert r["redo_xor"] == {"100/0": 0, "68/20": 0, "102/0": 0}
     assert r["alias_area"][0] > 0 and r["alias_area"][1] == 0
+    assert "step 2, key 'expression'" in r["bad_macro"] and "NOSUCH" in r["bad_macro"], r["bad_macro"]
+    assert r["bad_macro_unchanged"] is True
+    assert "no layout is open" in r["no_layout"] and r["alive_after"] is True
 
     recipe_path = tmp_path / "recorded.yaml"
     recipe = load_recipe(recipe_path)      # what the panel wrote reads back strictly

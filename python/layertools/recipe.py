@@ -842,8 +842,13 @@ def run_macro(data: Any, variables: Mapping[str, Any] | None = None):
         return value if isinstance(value, str) and value else None
 
     input_path, output_path, cell = string("input"), string("output"), string("cell")
-    view = _current_view()
-    if input_path is None and view is not None:
+    main_window = _main_window()
+    if input_path is None and main_window is not None:
+        # in the application (Macro IDE, Macros menu): never end it, raise instead
+        view = main_window.current_view()
+        if view is None:
+            raise RecipeError("no layout is open: open a layout first (or run in batch mode: "
+                              "klayout -b -r THIS.lym -rd input=IN.gds -rd output=OUT.gds)")
         recipe = recipe_from_data(data, source="<macro>")
         results = replay_in_view(view, recipe, cell=cell)
         for number, (step, result) in enumerate(zip(recipe.steps, results), 1):
@@ -880,8 +885,8 @@ def run_batch(variables: Mapping[str, Any]) -> int:
     return replay_files(string("recipe"), string("input"), string("output"), cell=string("cell"))
 
 
-def _current_view():
-    """The application's current LayoutView, or None (standalone Python, ``klayout -b``)."""
+def _main_window():
+    """The application's main window, or None (standalone Python, ``klayout -b``)."""
     try:
         import pya  # type: ignore[import-not-found]
     except ImportError:
@@ -889,10 +894,7 @@ def _current_view():
     application = getattr(pya, "Application", None)
     if application is None or application.instance() is None:
         return None
-    main_window = application.instance().main_window()
-    if main_window is None:
-        return None
-    return main_window.current_view()
+    return application.instance().main_window()
 
 
 __all__ = [

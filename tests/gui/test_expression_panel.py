@@ -227,6 +227,13 @@ def test_viewer_mode_evaluates_without_undo_and_says_so(klayout_gui):
         emit("xor", (got ^ expected).count())
         emit("area", got.area())
         emit("panel", pc.layer_panel_entries(view, cv.index(), pc.layer_index(layout, 100, 0)))
+        # options() / set_options() round trip, including a depth deeper than the menu's 0-5
+        from layertools import EvalOptions
+        wanted = EvalOptions(to="7/0", depth=7, recursive=True, strategy="deep", partition=None, threads=4,
+                             clear=False, format="vsplit", merge=True, fast=True)
+        dock.set_options(wanted)
+        emit("round_trip", dock.options() == wanted)
+        emit("partition_greyed_for_deep", not dock.findChild("partition").enabled)
     """, layout=data_file(LAYOUT), editable=False, timeout=120)
     run.check()
     r = run.result
@@ -235,3 +242,4 @@ def test_viewer_mode_evaluates_without_undo_and_says_so(klayout_gui):
     assert r["xor"] == 0 and r["area"] > 0
     (visible, colour), = r["panel"]
     assert visible and colour != 0
+    assert r["round_trip"] and r["partition_greyed_for_deep"]

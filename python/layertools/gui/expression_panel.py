@@ -336,8 +336,10 @@ class ExpressionDock(pya.QDockWidget):
         options = options.validated()
         if options.to:
             self._to_layer.text = options.to
-        depth = options.depth if options.depth == "all" or options.depth <= MAX_DEPTH else "all"
-        self._depth.setCurrentIndex(DEPTH_CHOICES.index(str(depth)))
+        depth_text = str(options.depth)
+        if self._depth.findText(depth_text) < 0:  # deeper than the menu's 0-5 (recipes, macros)
+            self._depth.insertItem(self._depth.findText("all"), depth_text)
+        self._depth.setCurrentIndex(self._depth.findText(depth_text))
         self._recursive.checked = options.recursive
         self._strategy.setCurrentIndex(STRATEGIES.index(options.strategy))
         if options.partition is None:

@@ -221,6 +221,8 @@ def test_dump_refuses_what_it_could_not_read_back():
     with pytest.raises(RecipeError) as caught:
         dump_recipe(Recipe([Step("A", EvalOptions(to=""))]))
     assert caught.value.key == "to"
+    with pytest.raises(RecipeError, match="version 2"):
+        dump_recipe(Recipe([Step("A", EvalOptions(to="B"))], version=2))
 
 
 def test_save_and_load(tmp_path):
@@ -285,7 +287,7 @@ def expressions(draw):
 @st.composite
 def steps(draw):
     options = EvalOptions(
-        to=draw(st.one_of(YAML_LOOKALIKES, NASTY_TEXT)).strip() or "X",
+        to=draw(st.one_of(YAML_LOOKALIKES, NASTY_TEXT).filter(str.strip)),
         cell=draw(st.one_of(st.none(), YAML_LOOKALIKES, NASTY_TEXT)),
         depth=draw(st.one_of(st.just("all"), st.integers(0, 50))),
         recursive=draw(st.booleans()),

@@ -332,7 +332,7 @@ def _check_to(key: str, value: Any) -> str:
                           f"not {_describe(value)} (quote it in the YAML)")
     if not value.strip():
         raise _KeyProblem("'to' is empty: a step must name its target layer")
-    return value.strip()
+    return value   # kept as written (the engine ignores surrounding blanks): round trips stay exact
 
 
 def _check_cell(key: str, value: Any) -> str | None:
@@ -457,6 +457,9 @@ def dump_recipe(recipe: Recipe) -> str:
     yaml = _yaml()
     if not recipe.steps:
         raise RecipeError("the recipe has no steps: nothing to save")
+    if recipe.version != RECIPE_VERSION:
+        raise RecipeError(f"cannot write recipe version {recipe.version!r}; this layertools writes "
+                          f"version {RECIPE_VERSION}")
     for number, step in enumerate(recipe.steps, 1):   # write only what can be read back
         _step_from_data(recipe_to_data(Recipe([step]))["steps"][0], number, "<recipe>", None)
 
@@ -718,7 +721,8 @@ def replay_in_view(view, recipe: Recipe, cell=None, progress: Progress | None = 
     """Replay on the view's active layout as one undo step; new layers get layer-panel entries.
 
     ``cell`` (Cell or name) defaults to the view's active cell.  In viewer mode (a non-editable
-    layout) KLayout has no undo for shapes, so no transaction is opened.
+    layout) KLayout has no undo for shapes, so no transaction is opened; a recipe with a Fast-mode
+    step is not undoable either (D10) and clears the undo history, as the panel's Fast mode does.
     """
     cellview = view.active_cellview()
     if cellview is None or not cellview.is_valid():
@@ -726,7 +730,8 @@ def replay_in_view(view, recipe: Recipe, cell=None, progress: Progress | None = 
     layout = cellview.layout()
     if cell is None:
         cell = cellview.cell
-    undoable = layout.is_editable()
+    editable = layout.is_editable()
+    undoable = editable and not any(step.options.fast for step in recipe.steps)
     aliases = _layer_panel_names(view, cellview.index())
     if undoable:
         view.transaction(f"layertools: replay {len(recipe.steps)} step(s)")
@@ -738,6 +743,8 @@ def replay_in_view(view, recipe: Recipe, cell=None, progress: Progress | None = 
     finally:
         if undoable:
             view.commit()
+    if editable and not undoable:
+        view.clear_transactions()   # older undo steps would no longer match the layout
     return results
 
 

@@ -186,7 +186,7 @@ def test_installed_package_starts_in_the_gui_and_evaluates(salt):
     assert r["environment"] == "gui"
     assert r["menu_title"] == "Layer Tools"
     assert r["menu"] == ["tools_menu.layertools_menu.expression", "tools_menu.layertools_menu.memory"]
-    assert r["menu_titles"] == ["Layer Expressions", "Memory Report"]
+    assert r["menu_titles"] == ["Layer Expression", "Memory Report"]
     assert r["toolbar"] == ["@toolbar.layertools_separator", "@toolbar.layertools_expression",
                             "@toolbar.layertools_memory"]
     assert r["toolbar_buttons_with_icons"] == {"Layer Expr": True, "Memory": True}

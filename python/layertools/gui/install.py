@@ -63,7 +63,7 @@ class PanelSpec:
 
 PANELS = (
     PanelSpec("expression", "layertools.gui.expression_panel", "ExpressionDock",
-              "layertools_expression_dock", "Layer Expressions", "Layer Expr",
+              "layertools_expression_dock", "Layer Expression", "Layer Expr",
               "Evaluate Xic-style layer expressions (e.g. 68/20 & !69/20) into a layer",
               "expression.png"),
     PanelSpec("memory", "layertools.gui.memory_panel", "MemoryDock",

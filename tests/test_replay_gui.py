@@ -137,6 +137,16 @@ recipes.save_macro(recipes.recipe_from_data(
 pya.Macro(alias_macro).run()
 emit("alias_area", [flat(120, 0).area(), (flat(120, 0) ^ (flat(69, 20) & flat(68, 20))).area()])
 
+# A Fast-mode step (D10): written, not undoable, and the undo history is cleared.
+fast_macro = os.path.join(OUT, "fast.lym")
+recipes.save_macro(recipes.recipe_from_data({"layertools": 1, "steps": [
+    {"expression": "68/20 - 69/20", "to": "125/0", "fast": True}]}), fast_macro)
+pya.Macro(fast_macro).run()
+after_fast = fingerprint()
+mw.call_menu("cm_undo")
+process_events(0.2)
+emit("fast", [flat(125, 0).area() > 0, fingerprint() == after_fast])
+
 # A macro whose step 2 cannot run: an error naming the step, the layout untouched, KLayout alive.
 bad_macro = os.path.join(OUT, "bad.lym")
 recipes.save_macro(recipes.recipe_from_data({"layertools": 1, "steps": [
@@ -179,6 +189,7 @@ def test_record_in_the_application_then_replay_everywhere(tmp_path):
     assert r["alias_area"][0] > 0 and r["alias_area"][1] == 0
     assert "step 2, key 'expression'" in r["bad_macro"] and "NOSUCH" in r["bad_macro"], r["bad_macro"]
     assert r["bad_macro_unchanged"] is True
+    assert r["fast"] == [True, True]
     assert "no layout is open" in r["no_layout"] and r["alive_after"] is True
 
     recipe_path = tmp_path / "recorded.yaml"

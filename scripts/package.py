@@ -68,14 +68,16 @@ class PackageError(Exception):
 # ------------------------------------------------------------------------------------------------
 # version
 
-def read_version(path: Path = VERSION_FILE) -> str:
+def read_version(path: Path | None = None) -> str:
+    path = path or VERSION_FILE
     match = _VERSION_LINE.search(path.read_text())
     if not match:
         raise PackageError(f"{path}: no line __version__ = \"X.Y.Z\"")
     return match.group(1)
 
 
-def write_version(version: str, path: Path = VERSION_FILE) -> None:
+def write_version(version: str, path: Path | None = None) -> None:
+    path = path or VERSION_FILE
     check_version_text(version)
     text = path.read_text()
     path.write_text(_VERSION_LINE.sub(f'__version__ = "{version}"', text, count=1))
@@ -94,21 +96,22 @@ def version_key(version: str) -> tuple[int, ...]:
 # ------------------------------------------------------------------------------------------------
 # grain.xml
 
-def read_grain(path: Path = GRAIN) -> ET.ElementTree:
+def read_grain(path: Path) -> ET.ElementTree:
     try:
         return ET.parse(path)
     except ET.ParseError as exc:
         raise PackageError(f"{path}: not valid XML: {exc}") from None
 
 
-def grain_fields(path: Path = GRAIN) -> dict[str, str]:
+def grain_fields(path: Path) -> dict[str, str]:
     root = read_grain(path).getroot()
     return {child.tag: (child.text or "").strip() for child in root if child.tag != "depends"}
 
 
-def sync_grain(path: Path = GRAIN, version: str | None = None, touch: bool = False,
+def sync_grain(path: Path | None = None, version: str | None = None, touch: bool = False,
                icon: Path | None = PACKAGE_ICON, screenshot: Path | None = GRAIN_SCREENSHOT) -> bool:
-    """Bring grain.xml in line with the sources; returns True when the file changed."""
+    """Bring grain.xml (default: the checkout's) in line with the sources; True when the file changed."""
+    path = path or GRAIN
     tree = read_grain(path)
     root = tree.getroot()
     values = {"version": version or read_version()}
@@ -133,8 +136,9 @@ def sync_grain(path: Path = GRAIN, version: str | None = None, touch: bool = Fal
     return False
 
 
-def check_grain(path: Path = GRAIN) -> list[str]:
+def check_grain(path: Path | None = None) -> list[str]:
     """Problems with grain.xml against the sources (empty when all is well)."""
+    path = path or GRAIN
     problems = []
     fields = grain_fields(path)
     version = read_version()

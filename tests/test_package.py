@@ -284,3 +284,21 @@ def test_panel_specs_match_the_dock_modules():
         if f"class {spec.class_name}" in source:
             assert spec.object_name in source, f"{spec.module} does not name its dock {spec.object_name}"
         assert (REPO / "icons" / spec.icon).is_file()
+
+
+def test_bump_refuses_a_version_that_is_not_newer(tmp_path, monkeypatch, capsys):
+    grain = tmp_path / "grain.xml"
+    version_file = tmp_path / "_version.py"
+    grain.write_text((REPO / "grain.xml").read_text())
+    version_file.write_text((REPO / "python" / "layertools" / "_version.py").read_text())
+    monkeypatch.setattr(package, "GRAIN", grain)
+    monkeypatch.setattr(package, "VERSION_FILE", version_file)
+    current = package.read_version()
+    assert package.main(["bump", current]) == 1
+    assert "must be greater" in capsys.readouterr().err
+    assert package.main(["bump", "1.0rc1"]) == 1
+    assert package.main(["bump", "99.0.0"]) == 0
+    assert package.read_version() == "99.0.0"
+    assert ET.parse(grain).getroot().find("version").text == "99.0.0"
+    assert package.main(["check"]) == 0
+    assert (REPO / "grain.xml").read_text().count("<version>99.0.0</version>") == 0   # the real one untouched

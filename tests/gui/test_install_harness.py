@@ -96,3 +96,16 @@ def test_hung_application_is_killed_and_its_stack_reported(klayout_gui):
     assert run.status == "running"
     assert "stuck_here" in run.hang_trace
     assert run.seconds < 40
+
+
+def test_missing_klayout_skips_locally_and_fails_in_ci(monkeypatch):
+    import pytest
+    import harness
+    monkeypatch.setattr(harness, "KLAYOUT", "/nonexistent/klayout")
+    assert "not installed" in harness.klayout_missing()
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception):
+        harness.require_gui()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception):
+        harness.require_gui()

@@ -329,7 +329,11 @@ def klayout_env(home: Path | str, extra: Mapping[str, str] | None = None) -> dic
     env["KLAYOUT_SALT_MINE"] = ""          # -y would otherwise fetch the online index and fail offline
     env["PYTHONDONTWRITEBYTECODE"] = "1"   # keep __pycache__ out of installed package folders
     env["PYTHONFAULTHANDLER"] = "1"
-    env.setdefault("XDG_RUNTIME_DIR", tempfile.gettempdir())
+    if not env.get("XDG_RUNTIME_DIR"):  # Qt wants a private (0700) runtime directory, else it warns
+        runtime = HOMES_ROOT / "xdg-runtime"
+        runtime.mkdir(parents=True, exist_ok=True)
+        runtime.chmod(0o700)
+        env["XDG_RUNTIME_DIR"] = str(runtime)
     if extra:
         env.update(extra)
     return env

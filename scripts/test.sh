@@ -42,7 +42,8 @@ if [ "${LAYERTOOLS_SKIP_COMPAT:-}" = 1 ]; then
     say "compatibility step skipped (LAYERTOOLS_SKIP_COMPAT=1)"
 else
     # A clean venv (no system site-packages) so nothing newer leaks in; reused when it is complete.
-    if ! "$COMPAT_VENV/bin/python" -c "import klayout.db as d, yaml, pytest, hypothesis; assert d.__version__ == '$OLD_KLAYOUT'" 2>/dev/null; then
+    # (klayout.db.__version__ says "0.28.17-1" for 0.28.17.post1: ask the package metadata instead)
+    if ! "$COMPAT_VENV/bin/python" -c "import importlib.metadata as m, klayout.db, yaml, pytest, hypothesis; assert m.version('klayout') == '$OLD_KLAYOUT'" 2>/dev/null; then
         say "creating $COMPAT_VENV with klayout==$OLD_KLAYOUT"
         rm -rf "$COMPAT_VENV"
         "$LAYERTOOLS_PYTHON" -m venv "$COMPAT_VENV" \

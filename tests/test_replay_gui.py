@@ -87,9 +87,9 @@ def evaluate(to, expression, strategy, output_format="default", partition=None):
 
 record = dock.findChild("record")
 record.click()
-ok = [evaluate("100/0", "68/20 & 69/20", "auto"),
-      evaluate("68/20", "68/20 | bloat(0.05, 100/0, 0)", "deep"),
-      evaluate("102/0", "69/20 ^ 100/0", "tiled", "joined", 40.0)]
+ok = [evaluate("VIAOK 100/0", "68/20 & 69/20", "auto"),
+      evaluate("68/20", "68/20 | bloat(0.05, VIAOK, 0)", "deep"),
+      evaluate("102/0", "69/20 ^ VIAOK", "tiled", "joined", 40.0)]
 record.click()
 emit("evaluated", ok)
 emit("recording", dock.is_recording)
@@ -97,7 +97,7 @@ OUT = PARAMS["out"]      # the test's own tmp_path: the shared artifacts folder 
 recipe_path = os.path.join(OUT, "recorded.yaml")
 macro_path = os.path.join(OUT, "recorded.lym")
 emit("saved", [dock.save_recording(recipe_path), dock.save_recording_macro(macro_path)])
-layout.write(os.path.join(OUT, "panel.oas"))
+layout.write(os.path.join(OUT, "panel.oas"))       # OASIS keeps the layer name VIAOK
 panel = fingerprint()
 panel_regions = {ld: flat(*ld) for ld in ((100, 0), (68, 20), (102, 0))}
 
@@ -195,9 +195,9 @@ def test_record_in_the_application_then_replay_everywhere(tmp_path):
     recipe_path = tmp_path / "recorded.yaml"
     recipe = load_recipe(recipe_path)      # what the panel wrote reads back strictly
     assert [(s.expression, s.options.to, s.options.strategy, s.options.format) for s in recipe.steps] == [
-        ("68/20 & 69/20", "100/0", "auto", "default"),
-        ("68/20 | bloat(0.05, 100/0, 0)", "68/20", "deep", "default"),
-        ("69/20 ^ 100/0", "102/0", "tiled", "joined")]
+        ("68/20 & 69/20", "VIAOK 100/0", "auto", "default"),
+        ("68/20 | bloat(0.05, VIAOK, 0)", "68/20", "deep", "default"),
+        ("69/20 ^ VIAOK", "102/0", "tiled", "joined")]
     assert recipe.steps[2].options.partition == 40.0
 
     outputs = {}
@@ -221,5 +221,8 @@ def test_record_in_the_application_then_replay_everywhere(tmp_path):
     reference = read_layout(str(source))
     one_by_one(reference, recipe)
     assert_xor_identical(panel, reference)
+    assert panel.get_info(panel.find_layer(100, 0)).name == "VIAOK"
     for name, path in outputs.items():
-        assert_xor_identical(read_layout(str(path)), panel)
+        written = read_layout(str(path))
+        assert_xor_identical(written, panel)
+        assert written.get_info(written.find_layer(100, 0)).name == "VIAOK", name

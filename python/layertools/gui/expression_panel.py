@@ -60,6 +60,7 @@ class ExpressionDock(pya.QDockWidget):
         self._progress: KLayoutProgress | None = None
         self._recording: list | None = None     # recipe Steps while recording, else None
         self._recorded: list = []               # the last recording, kept after Stop for saving
+        self._saved = False                     # the current/last recording was saved somewhere
         self._busy = False
         self._register_actions: dict[str, list] = {}
         self.last_result: EvalResult | None = None
@@ -550,11 +551,15 @@ class ExpressionDock(pya.QDockWidget):
         return self._recording is not None
 
     def start_recording(self) -> None:
-        """Start a new recording (a running one is discarded)."""
+        """Start a new recording (an earlier one is discarded; the status line says so)."""
+        discarded = len(self.recorded_steps())
         self._recording = []
         self._recorded = []
         self._sync_record_button()
         self._update_recording()
+        note = f" (the previous {discarded} unsaved step(s) were discarded)" if discarded and not self._saved else ""
+        self._saved = False
+        self._set_status(html.escape(f"Recording: every successful Evaluate becomes a step{note}."), OK_COLOUR)
 
     def stop_recording(self) -> None:
         if self._recording is not None:
@@ -576,6 +581,7 @@ class ExpressionDock(pya.QDockWidget):
         from ..recipe import save_recipe
         recipe = self._nonempty_recipe()
         save_recipe(recipe, path)
+        self._saved = True
         self._set_status(html.escape(f"Recipe with {len(recipe.steps)} step(s) saved to {path}"), OK_COLOUR)
         return len(recipe.steps)
 
@@ -584,6 +590,7 @@ class ExpressionDock(pya.QDockWidget):
         from ..recipe import save_macro
         recipe = self._nonempty_recipe()
         save_macro(recipe, path)
+        self._saved = True
         self._set_status(html.escape(f"Macro with {len(recipe.steps)} step(s) saved to {path}"), OK_COLOUR)
         return len(recipe.steps)
 
@@ -653,6 +660,7 @@ class ExpressionDock(pya.QDockWidget):
         # null cell = "the current cell" / "the single top cell" on replay; a sub-cell is named.
         cell = None if target.is_single_top else target.cell.name
         self._recording.append(step_from_evaluation(expression, dataclasses.replace(options, cell=cell)))
+        self._saved = False
         self._update_recording()
 
     def _nonempty_recipe(self):

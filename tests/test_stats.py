@@ -224,3 +224,29 @@ def test_as_dict_is_json_ready():
     text = json.dumps(data)
     assert json.loads(text)["shapes_flat"]["total"] == 38
     assert data["layers"][0]["label"] == "1/0"
+
+
+def test_progress_is_reported_and_can_abandon_the_count(monkeypatch):
+    import layertools.stats as stats_module
+    throttled = stats_module._Ticker.step
+
+    def every_step(self):  # report on every step instead of every 0.1 s
+        self.next_call = 0
+        throttled(self)
+
+    monkeypatch.setattr(stats_module._Ticker, "step", every_step)
+    layout = read("tt_um_obriensp_be8.gds.gz", editable=False)
+    fractions = []
+    stats = layout_statistics(layout, progress=fractions.append)
+    assert len(fractions) == 2 * layout.cells()  # the instance pass and the shape pass, per cell
+    assert fractions == sorted(fractions) and 0 < fractions[0] and fractions[-1] <= 1.0
+    assert stats.shapes_flat.total == 202_544
+
+    class Stop(Exception):
+        pass
+
+    def stop(fraction):
+        raise Stop()
+
+    with pytest.raises(Stop):
+        layout_statistics(layout, progress=stop)

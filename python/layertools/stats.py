@@ -21,7 +21,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
-from typing import Iterable
+from typing import Callable, Iterable
 
 from .compat import db
 
@@ -151,14 +151,18 @@ class LayoutStats:
 
 
 def layout_statistics(layout: "db.Layout", cell: "db.Cell | int | str | None" = None,
-                      layers: Iterable[int] | None = None, depth: int | None = None) -> LayoutStats:
+                      layers: Iterable[int] | None = None, depth: int | None = None,
+                      progress: Callable[[float], None] | None = None) -> LayoutStats:
     """Count cells, instances and shapes (stored and flat) below ``cell`` without flattening.
 
     ``cell``: a Cell, a cell index or name, or None for every top cell (each placed once).
     ``layers``: layer indexes to count shapes on (default: all layers).
     ``depth``: hierarchy levels to include in the flat figures (None: all).
+    ``progress``: called with the fraction done (0..1) about every 0.1 s, e.g. to keep a GUI
+    repainting; it may raise to abandon the count.
     """
     started = time.perf_counter()
+    ticker = _Ticker(progress, 2 * layout.cells())
     roots = _scope_roots(layout, cell)
     layer_indexes = _layer_indexes(layout, layers)
     if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int) or depth < 0):
@@ -172,6 +176,7 @@ def layout_statistics(layout: "db.Layout", cell: "db.Cell | int | str | None" = 
     arrays: dict[int, int] = {}
     members: dict[int, int] = {}
     for index in layout.each_cell_top_down():
+        ticker.step()
         if index not in in_scope:
             continue
         placed: dict[int, int] = defaultdict(int)
@@ -197,6 +202,7 @@ def layout_statistics(layout: "db.Layout", cell: "db.Cell | int | str | None" = 
     points_stored = points_flat = 0
     editable = layout.is_editable()
     for index in in_scope:
+        ticker.step()
         counted_cell = layout.cell(index)
         factor = multiplicity.get(index, 0)
         for layer_index in own_shape_layers(counted_cell, layer_indexes, bool(children.get(index))):
@@ -244,6 +250,20 @@ def layout_statistics(layout: "db.Layout", cell: "db.Cell | int | str | None" = 
         depth_limit=depth,
         elapsed_s=time.perf_counter() - started,
     )
+
+
+class _Ticker:
+    """Calls ``progress(fraction)`` at most every 0.1 s (cheap enough to call per cell)."""
+
+    def __init__(self, progress, total: int):
+        self.progress, self.total, self.done = progress, max(total, 1), 0
+        self.next_call = time.perf_counter() + 0.1
+
+    def step(self) -> None:
+        self.done += 1
+        if self.progress is not None and time.perf_counter() >= self.next_call:
+            self.progress(min(1.0, self.done / self.total))
+            self.next_call = time.perf_counter() + 0.1
 
 
 def _multiplicities(layout, roots: list[int], children: dict[int, dict[int, int]],

@@ -398,7 +398,8 @@ class MemoryDock(pya.QDockWidget):
                                  if line.name != "Total"], (total.used, total.reqd))
             self._set_status("Counting the hierarchy ...")
             pya.QCoreApplication.processEvents(pya.QEventLoop.ExcludeUserInputEvents)
-            report = memory_report(layout, cell=None, detailed=detailed, source=source, statistics=statistics)
+            report = memory_report(layout, cell=None, detailed=detailed, source=source, statistics=statistics,
+                                   progress=self._counting)
             self.report = report
             self.last_error = None
             self._show(report, cellview)
@@ -414,6 +415,11 @@ class MemoryDock(pya.QDockWidget):
         if self._dirty:  # the view changed while we were counting
             self._timer.start()
         return report
+
+    def _counting(self, fraction: float) -> None:
+        # Keep the window painting during a long count (user input waits: no re-entry).
+        self._set_status(f"Counting the hierarchy ... {fraction:.0%}")
+        pya.QCoreApplication.processEvents(pya.QEventLoop.ExcludeUserInputEvents)
 
     def export_report(self, path: str) -> str:
         """Write the current report to ``path`` (.yaml/.yml: YAML, otherwise JSON); returns the path."""

@@ -181,12 +181,13 @@ def layer_table(layers: list[LayerMemory]) -> list[str]:
 def memory_report(layout: "db.Layout", cell=None, detailed: bool = False, layers: Iterable[int] | None = None,
                   load: LoadTiming | None = None, source: str | None = None, threads: int = 0,
                   per_layer_memory: bool | None = None,
-                  statistics: MemoryStatistics | None = None) -> MemoryReport:
+                  statistics: MemoryStatistics | None = None, progress=None) -> MemoryReport:
     """The full report for ``layout`` (KLayout's numbers, hierarchy below ``cell``, process, advice).
 
     ``layers`` restricts the hierarchy counts and the estimates to those layer indexes.
     ``per_layer_memory`` (default: ``detailed``) adds each layer's shape memory.
     ``statistics``: KLayout's figures captured just before (the panel shows them first).
+    ``progress``: passed to ``layout_statistics`` (fraction done, about every 0.1 s).
     """
     import time
     started = time.perf_counter()
@@ -197,7 +198,7 @@ def memory_report(layout: "db.Layout", cell=None, detailed: bool = False, layers
         except CaptureError as exc:  # e.g. no C library handle: the rest of the report still works
             statistics = MemoryStatistics()
             warnings.append(str(exc))
-    hierarchy = layout_statistics(layout, cell, layers=layers)
+    hierarchy = layout_statistics(layout, cell, layers=layers, progress=progress)
     if per_layer_memory is None:
         per_layer_memory = detailed
     memory: dict[int, MemoryLine] = {}

@@ -18,7 +18,7 @@ from ..options import EvalOptions, EvalResult
 from .auto import choose
 from .binding import BoundExpression, bind, reference_box
 from .layers import Target, resolve_target
-from .output import CellWrite, commit, shape_region
+from .output import CellWrite, ScratchLayer, commit, shape_region
 from .regions import LayerSource, RegionEvaluator
 from .tiled import evaluate_tiled
 
@@ -47,26 +47,32 @@ def run(layout: "db.Layout", cell, expression: str, opts: EvalOptions, *, progre
     result = EvalResult(expression=expression, target=target.label, threads=opts.threads,
                         partition=opts.partition)
     report = progress or (lambda message, fraction: None)
+    scratch = ScratchLayer(layout)
     try:
         if is_empty(expression):
             writes = _empty_expression(layout, cell, target, opts, result)
         else:
             bound = bind(parse(expression), expression, layout, layer_aliases)
-            writes = _plan(layout, cell, bound, target, opts, result, report, selection)
+            writes = _plan(layout, cell, bound, target, opts, result, report, selection, scratch)
         report("writing", None)
         if writes is not None:
-            result.layer_index = target.ensure(layout)
-            result.shapes_written = commit(layout, result.layer_index, writes)
+            result.shapes_written = commit(layout, target, writes, scratch)
+            result.layer_index = target.index
             result.cells_written = len({w.cell_index for w in writes})
         else:
             result.layer_index = -1 if target.index is None else target.index
     except LayertoolsError:
+        scratch.discard()
         raise
     except RuntimeError as exc:  # KLayout's own errors, including its progress bar's cancel
+        scratch.discard()
         text = str(exc)
         if "cancel" in text.lower() or "break" in text.lower():
             raise Cancelled("evaluation cancelled; the layout is unchanged") from None
         raise EvaluationError(f"evaluation failed: {text}; the layout is unchanged") from None
+    except BaseException:
+        scratch.discard()
+        raise
     result.seconds = time.perf_counter() - start
     return result
 
@@ -97,7 +103,7 @@ def _empty_expression(layout, cell, target: Target, opts: EvalOptions, result: E
 
 
 def _plan(layout, cell, bound: BoundExpression, target: Target, opts: EvalOptions, result: EvalResult,
-          report: Progress, selection) -> list[CellWrite] | None:
+          report: Progress, selection, scratch: ScratchLayer) -> list[CellWrite] | None:
     depth = opts.depth_limit()
     recursive = opts.recursive and depth != 0
     cells = _cells_for(layout, cell, depth) if recursive else [cell]
@@ -111,15 +117,23 @@ def _plan(layout, cell, bound: BoundExpression, target: Target, opts: EvalOption
         if recursive:
             report(f"cell {each.name} ({number + 1} of {len(cells)})", number / len(cells))
         region, tiles, store = _evaluate_cell(layout, each, bound, 0 if recursive else depth, strategy,
-                                              partition, threads, opts.format, result, report, selection)
+                                              partition, threads, opts, result, report, selection, scratch)
         result.tiles += tiles
-        cut = strategy == "tiled"
-        if opts.merge and target.index is not None and not opts.fast:
+        clear = [each.cell_index()] if opts.clear or opts.merge else []
+        merge = opts.merge and target.index is not None and not opts.fast
+        if region is None and not merge:  # tiled: shaped and written by the tiles already
+            writes.append(CellWrite(each.cell_index(), clear_cells=clear, from_scratch=True))
+            continue
+        if region is None:
+            scratch_shapes = each.shapes(scratch.index)
+            region = db.Region(scratch_shapes)
+            region.merged_semantics = False
+            region = region.dup()
+            scratch_shapes.clear()
+        if merge:
             existing = db.Region() if opts.clear else db.Region(each.shapes(target.index))
             region = (existing + _flat(region)).merged()
-            cut = False
-        shaped = shape_region(region, opts.format, opts.join_max_poly_verts, cut=cut)
-        clear = [each.cell_index()] if opts.clear or opts.merge else []
+        shaped = shape_region(region, opts.format, opts.join_max_poly_verts)
         if shaped.is_deep() and opts.clear:
             clear += list(each.called_cells())
         writes.append(CellWrite(each.cell_index(), region=shaped, clear_cells=clear, store=store))
@@ -145,7 +159,8 @@ def _strategy(layout, cell, bound, target: Target, opts: EvalOptions, result: Ev
 
 
 def _evaluate_cell(layout, cell, bound: BoundExpression, depth, strategy: str, partition, threads: int,
-                   output_format: str, result: EvalResult, report: Progress, selection):
+                   opts: EvalOptions, result: EvalResult, report: Progress, selection, scratch: ScratchLayer):
+    """The result region of one cell, or None when the tiles wrote it into the scratch layer."""
     box = reference_box(layout, cell, bound)
     reference = db.Region(box)
     store = None
@@ -157,7 +172,10 @@ def _evaluate_cell(layout, cell, bound: BoundExpression, depth, strategy: str, p
                                 check=lambda: report("evaluating", None))
     if strategy == "tiled" and not box.empty():
         tile = partition if partition else max(box.width(), box.height()) * layout.dbu + 2 * bound.halo_um + 1
-        region, tiles = evaluate_tiled(bound, source, box, evaluator, tile, threads, output_format, report)
+        max_vertices = opts.join_max_poly_verts if opts.format in ("default", "joined") else 0
+        sink = (layout, cell.cell_index(), scratch.ensure())
+        region, tiles = evaluate_tiled(bound, source, box, evaluator, tile, threads, opts.format, sink,
+                                       max_vertices, report)
     else:
         report(f"evaluating ({strategy})", None)
         region, tiles = evaluator.result(), 1

@@ -26,6 +26,29 @@ class CellWrite:
     shapes: "db.Shapes | None" = None
     clear_cells: list[int] = field(default_factory=list)  # cells whose To layer is emptied first
     store: object = None  # the DeepShapeStore a deep region lives in: it must outlive the region
+    from_scratch: bool = False  # the shapes are ready in the scratch layer (tiled output)
+
+
+class ScratchLayer:
+    """An anonymous layer the tiling processor writes into, so results never sit in a second copy.
+
+    It becomes the To layer (when that is new) or is emptied into it; on failure it is deleted,
+    which leaves the layout as it was.
+    """
+
+    def __init__(self, layout: "db.Layout"):
+        self.layout = layout
+        self.index: int | None = None
+
+    def ensure(self) -> int:
+        if self.index is None:
+            self.index = self.layout.insert_layer(db.LayerInfo())
+        return self.index
+
+    def discard(self) -> None:
+        if self.index is not None:
+            self.layout.delete_layer(self.index)
+            self.index = None
 
 
 def shape_region(region: "db.Region", output_format: str, max_vertices: int, cut: bool = False) -> "db.Region":
@@ -61,15 +84,26 @@ def insert_region(shapes: "db.Shapes", region: "db.Region") -> int:
     return count
 
 
-def commit(layout: "db.Layout", layer_index: int, writes: list[CellWrite]) -> int:
+def commit(layout: "db.Layout", target, writes: list[CellWrite], scratch: ScratchLayer) -> int:
     """Clear and write; returns the number of shapes written (hierarchical count for deep results)."""
+    if target.index is None and scratch.index is not None and writes and all(w.from_scratch for w in writes):
+        # A new To layer made only of tiled output: the scratch layer simply becomes it.
+        layout.set_info(scratch.index, target.info)
+        target.index, scratch.index = scratch.index, None
+        return sum(layout.cell(w.cell_index).shapes(target.index).size() for w in writes)
+    layer_index = target.ensure(layout)
     for write in writes:
         for cell_index in write.clear_cells:
             layout.cell(cell_index).shapes(layer_index).clear()
     written = 0
     for write in writes:
         cell = layout.cell(write.cell_index)
-        if write.shapes is not None:
+        if write.from_scratch:
+            source = cell.shapes(scratch.index)
+            cell.shapes(layer_index).insert(source)
+            written += source.size()
+            source.clear()
+        elif write.shapes is not None:
             cell.shapes(layer_index).insert(write.shapes)
             written += write.shapes.size()
         elif write.region is not None and write.region.is_deep():
@@ -78,6 +112,7 @@ def commit(layout: "db.Layout", layer_index: int, writes: list[CellWrite]) -> in
             written += _hier_size(layout, cell, layer_index) - before
         elif write.region is not None:
             written += insert_region(cell.shapes(layer_index), write.region)
+    scratch.discard()
     return written
 
 

@@ -153,16 +153,23 @@ class TileCompiler:
 
 def evaluate_tiled(bound: BoundExpression, source: LayerSource, reference_box: "db.Box",
                    flat: RegionEvaluator, tile_um: float, threads: int, output_format: str,
-                   progress: Callable[[str, float | None], None] | None = None) -> tuple["db.Region", int]:
-    """Evaluate on tiles; returns the clipped, per-tile result Region and the number of tiles."""
+                   sink: tuple, max_vertices: int = 0,
+                   progress: Callable[[str, float | None], None] | None = None) -> tuple[None, int]:
+    """Evaluate on tiles, writing each tile's clipped result straight into ``sink`` =
+    (layout, cell index, layer index); returns (None, number of tiles)."""
     layout, dbu = source.layout, source.layout.dbu
     plan = plan_tiles(reference_box, dbu, tile_um, bound.halo_um)
     script = TileCompiler(bound, flat).compile()
     decompose = {"hsplit": 0, "vsplit": 2}.get(output_format)  # Polygon.TD_simple / TD_vtrapezoids
-    result = script.result if decompose is None else f"{script.result}.decompose_trapezoids_to_region({decompose})"
-    text = "; ".join(script.statements + [f"_output(o, {result})"])
+    statements = list(script.statements)
+    result = script.result
+    if decompose is not None:
+        result = f"{result}.decompose_trapezoids_to_region({decompose})"
+    elif max_vertices > 0:  # JoinMaxPolyVerts (D8); Region.break works in place
+        statements += [f"var joined = {result}.dup", f"joined.break({max_vertices}, 0.0)"]
+        result = "joined"
+    text = "; ".join(statements + [f"_output(o, {result})"])
     aoi = db.Region(reference_box)
-    output = db.Region()
     # Bands of tile rows: each band is one TilingProcessor run, so that progress can be shown and a
     # cancel honoured between bands without Python in the tiles.
     bands = _bands(plan, threads)
@@ -187,12 +194,12 @@ def evaluate_tiled(bound: BoundExpression, source: LayerSource, reference_box: "
         for name, region in script.region_inputs.items():
             processor.input(name, region)
         processor.input("aoi", aoi)
-        processor.output("o", output)
+        processor.output("o", *sink)
         processor.queue(text)
         processor.execute("layertools: evaluating tiles")
     if progress is not None:
         progress("tiles done", 1.0)
-    return output, plan.tiles
+    return None, plan.tiles
 
 
 def _bands(plan: TilingPlan, threads: int) -> list[tuple[int, int]]:

@@ -24,7 +24,8 @@ What it does, and why (see ../shared/notes/klayout-platform.md §0):
 - a watchdog timer notices modal dialogs (KLayout shows one for an exception raised in a Qt slot, e.g. a
   button handler), records their text and ends the process with rc 70 instead of hanging;
 - ``timeout -s KILL`` (plain SIGTERM does not end a blocked KLayout) plus a process-group kill as the last
-  resort; on a time-out the Python stack of the hung application is in ``run.hang_trace``.
+  resort; on a time-out the Python stacks of the hung application (dumped every few seconds) are in
+  ``run.hang_trace``, the latest in ``run.last_stack``.
 
 The script runs in a namespace that provides: ``pya``, ``emit(key, value)``, ``save_screenshot(name,
 widget=None)``, ``process_events(seconds)``, ``wait_until(predicate, timeout)``, ``main_window()``,
@@ -80,8 +81,10 @@ _LT_RESULT = {result_path!r}
 _LT_SCRIPT = {script_path!r}
 _lt_data = {{"_status": "running"}}
 _lt_hang_file = open({hang_path!r}, "w")
-# Where a hang happens is the first thing one needs to know; dump the Python stacks shortly before the kill.
-faulthandler.dump_traceback_later({hang_after!r}, exit=False, file=_lt_hang_file)
+# Where a hang happens is the first thing one needs to know: dump the Python stacks every few seconds
+# (the kill comes without warning, and start-up time on a loaded machine is unknown); the last dump
+# in the file is the latest.
+faulthandler.dump_traceback_later({hang_after!r}, repeat=True, exit=False, file=_lt_hang_file)
 
 
 def _lt_flush():
@@ -243,6 +246,13 @@ class KlayoutRun:
         return self.rc in (RC_KILLED, -signal.SIGKILL)
 
     @property
+    def last_stack(self) -> str:
+        """The latest of the periodic stack dumps in ``hang_trace`` (where a hung run was stuck)."""
+        marker = "Timeout ("
+        start = self.hang_trace.rfind(marker)
+        return self.hang_trace[start:] if start >= 0 else self.hang_trace
+
+    @property
     def status(self) -> str:
         """ok, exception, exit, modal, running (it never finished) or missing (no result file)."""
         return self.result.get("_status", "missing")
@@ -251,7 +261,8 @@ class KlayoutRun:
         parts = [f"klayout rc={self.rc} status={self.status} in {self.seconds:.1f} s",
                  "command: " + " ".join(self.command)]
         if self.timed_out:
-            parts.append("TIMED OUT (killed). Python stacks of the hung application:\n" + self.hang_trace)
+            parts.append("TIMED OUT (killed). Latest Python stacks of the hung application:\n"
+                         + self.last_stack)
         if "_exception" in self.result:
             parts.append("exception in the test script:\n" + self.result["_exception"])
         if "_modal" in self.result:
@@ -374,7 +385,7 @@ def run_klayout(script: str | os.PathLike, *, layout: str | os.PathLike | None =
     wrapper_path = artifacts / "_wrapper.py"
     wrapper_path.write_text(_WRAPPER.format(
         result_path=str(result_path), script_path=str(script_path), hang_path=str(hang_path),
-        hang_after=max(1.0, float(timeout) - 8.0), artifacts=str(artifacts),
+        hang_after=min(10.0, max(2.0, float(timeout) / 6.0)), artifacts=str(artifacts),
         layout=None if layout is None else str(Path(layout).resolve()),
         params_json=json.dumps(dict(params or {})), repo=str(REPO), watch_modals=bool(watch_modals),
         rc_modal=RC_MODAL, rc_exception=RC_EXCEPTION,

@@ -46,12 +46,12 @@ def test_exception_in_script_fails_fast_with_traceback(klayout_gui):
     run = klayout_gui("""
         emit("before", 1)
         assert 1 + 1 == 3, "arithmetic is broken"
-    """, timeout=60)
+    """, timeout=120)
     assert run.rc == 1 and not run.timed_out
     assert run.status == "exception"
     assert "arithmetic is broken" in run.result["_exception"]
     assert run.result["before"] == 1
-    assert run.seconds < 45
+    assert run.seconds < 60   # start-up plus a moment, far below the time-out (no hang)
 
 
 def test_exception_in_qt_slot_ends_the_run_instead_of_hanging(klayout_gui):
@@ -67,12 +67,12 @@ def test_exception_in_qt_slot_ends_the_run_instead_of_hanging(klayout_gui):
         timer.start()
         process_events(20)
         emit("survived", True)
-    """, timeout=60)
+    """, timeout=120)
     assert not run.timed_out, run.describe()
     assert run.rc == 70 and run.status == "modal", run.describe()
     assert "slot exploded" in " ".join(run.result["_modal"]["texts"])
     assert "survived" not in run.result
-    assert run.seconds < 20
+    assert run.seconds < 60   # the script itself would have waited 20 s more; the time-out is 120 s
 
 
 def test_viewer_mode_and_exit_code(klayout_gui):
@@ -91,11 +91,11 @@ def test_hung_application_is_killed_and_its_stack_reported(klayout_gui):
         def stuck_here():
             time.sleep(120)
         stuck_here()
-    """, timeout=12)
+    """, timeout=25)
     assert run.timed_out, run.describe()
     assert run.status == "running"
-    assert "stuck_here" in run.hang_trace
-    assert run.seconds < 40
+    assert "stuck_here" in run.last_stack
+    assert run.seconds < 60
 
 
 def test_missing_klayout_skips_locally_and_fails_in_ci(monkeypatch):

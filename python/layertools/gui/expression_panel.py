@@ -40,10 +40,11 @@ STRATEGY_TIPS = {
 }
 EXPRESSION_HELP = (
     "Xic layer expression, e.g.  68/20 & 69/20   or   M1 - bloat(0.5, M2, 0)\n"
-    "Layers: L/D, a layer name, \"L,D\", 4/8-hex GDS names, lname.cellname, $$ (instance boxes)\n"
-    "Operators (high to low): ! ~ not | ^ xor | * | + - | & and | \"|\" or\n"
+    "Layers: L/D, a layer name, \"L,D\", 4/8-hex GDS names, layer.cell, $$ (instance boxes);\n"
+    "        quote names that contain a dot: \"met1.drawing\"\n"
+    "Operators, tightest first:  ! ~ not   then  ^ xor   then  *   then  + -   then  & and   then  | or\n"
     "Functions: bloat(d,g,m) edges(d,g,m) extent(g) box(l,b,r,t) zoid(...) geomOr/And/AndNot/Not/Xor/Cat\n"
-    "           manhattanize(d,g,m) filt(g,l) sqz(g) (selected shapes)\n"
+    "           manhattanize(d,g,m) filt(g,l) sqz(g) (the selected shapes)\n"
     "Ctrl+Return evaluates.  Save/Recall keep 8 expressions across sessions."
 )
 OK_COLOUR, WARN_COLOUR, ERROR_COLOUR = "#1a7f37", "#9a6700", "#cf222e"

@@ -41,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--format", default="default", choices=("default", "joined", "hsplit", "vsplit"))
     ev.add_argument("--merge", action="store_true", help="merge with objects already on the target layer")
     ev.add_argument("--fast", action="store_true", help="Xic's Fast mode (no undo; no effect here)")
+    ev.add_argument("--join-max-verts", type=int, default=600, metavar="N",
+                    help="Joined output: break polygons above N vertices (Xic's JoinMaxPolyVerts; 0: no limit)")
     ev.add_argument("--explain", action="store_true", help="print the parsed tree and the plan first")
     ev.set_defaults(handler=_run_eval)
 
@@ -56,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     ms.add_argument("--detailed", action="store_true", help="add the per-type and per-category tables")
     ms.add_argument("--json", action="store_true", help="print one JSON object")
     ms.add_argument("--cell", help="cell for the hierarchy statistics (default: the single top cell)")
+    ms.add_argument("--editor", action="store_true",
+                    help="load in editor mode (what the KLayout editor holds; OASIS repetitions expanded)")
+    ms.add_argument("--threads", type=int, default=0, help="threads the advice may plan with (default: all cores)")
     ms.set_defaults(handler=_run_memstat)
     return parser
 

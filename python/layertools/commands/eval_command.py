@@ -21,6 +21,7 @@ def run(args: argparse.Namespace) -> int:
             to=args.to, cell=args.cell, depth=args.depth, recursive=args.recursive,
             strategy=args.strategy, partition=args.partition, threads=args.threads,
             clear=not args.no_clear, format=args.format, merge=args.merge, fast=args.fast,
+            join_max_poly_verts=args.join_max_verts,
         ).validated()
         from ..language import is_empty, parse
         if not is_empty(args.expression):

@@ -19,7 +19,7 @@ from .auto import choose
 from .binding import BoundExpression, bind, reference_box
 from .layers import Target, resolve_target
 from .output import CellWrite, ScratchLayer, commit, shape_region
-from .regions import LayerSource, RegionEvaluator
+from .regions import LayerSource, RegionEvaluator, has_shapes_below, own_region
 from .tiled import evaluate_tiled
 
 Progress = Callable[[str, "float | None"], None]
@@ -96,7 +96,7 @@ def _empty_expression(layout, cell, target: Target, opts: EvalOptions, result: E
     if opts.format == "default":
         result.warnings.append("empty expression: nothing to do")
         return None
-    region = db.Region(cell.shapes(target.index))
+    region = own_region(cell, target.index)
     shaped = shape_region(region, opts.format, opts.join_max_poly_verts)
     result.copied = True
     return [CellWrite(cell.cell_index(), region=shaped, clear_cells=[cell.cell_index()])]
@@ -131,7 +131,7 @@ def _plan(layout, cell, bound: BoundExpression, target: Target, opts: EvalOption
             region = region.dup()
             scratch_shapes.clear()
         if merge:
-            existing = db.Region() if opts.clear else db.Region(each.shapes(target.index))
+            existing = db.Region() if opts.clear else own_region(each, target.index)
             region = (existing + _flat(region)).merged()
         shaped = shape_region(region, opts.format, opts.join_max_poly_verts)
         if shaped.is_deep() and opts.clear:
@@ -143,9 +143,8 @@ def _plan(layout, cell, bound: BoundExpression, target: Target, opts: EvalOption
 def _strategy(layout, cell, bound, target: Target, opts: EvalOptions, result: EvalResult, recursive: bool):
     strategy, partition, threads = opts.strategy, opts.partition, opts.threads
     if strategy == "auto":
-        target_below = target.index is not None and any(
-            not layout.cell(i).shapes(target.index).is_empty() for i in cell.called_cells())
-        choice = choose(layout, cell, bound, partition, threads, target_below)
+        target_below = target.index is not None and has_shapes_below(layout, cell, target.index)
+        choice = choose(layout, cell, bound, partition, threads, target_below, opts.depth_limit())
         strategy, partition, threads = choice.strategy, choice.partition, choice.threads
         result.reason = choice.reason
     if recursive and strategy == "deep":
@@ -207,7 +206,7 @@ def _copy(layout, cells, bound: BoundExpression, target: Target, opts: EvalOptio
         region = db.Region()
         region.insert(iterator)
         if opts.merge and not same_layer and target.index is not None and not opts.clear:
-            region = db.Region(cell.shapes(target.index)) + region
+            region = own_region(cell, target.index) + region
             clear = [cell.cell_index()]
         if opts.format in ("hsplit", "vsplit"):
             region.merged_semantics = opts.merge  # each object on its own unless merging (Xic)

@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 
 from ..compat import db
+from ..stats import layout_statistics
 from .binding import BoundExpression
 
 #: Flat shapes per stored shape above which hierarchical evaluation wins (SRAM: ~5900, TT06: ~7).
@@ -35,50 +36,20 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-def layer_counts(layout: "db.Layout", cell: "db.Cell", layers: set[int]) -> tuple[int, int]:
+def layer_counts(layout: "db.Layout", cell: "db.Cell", layers: set[int], depth: int | None) -> tuple[int, int]:
     """(stored, flat) shape counts on ``layers`` below ``cell``, without flattening."""
-    try:
-        from ..stats import layout_statistics
-    except ImportError:
-        layout_statistics = None
-    if layout_statistics is not None:
-        try:
-            stats = layout_statistics(layout, cell, layers=sorted(layers))
-            stored = sum(stats.per_layer[i].stored for i in layers if i in stats.per_layer)
-            flat = sum(stats.per_layer[i].flat for i in layers if i in stats.per_layer)
-            return stored, flat
-        except Exception:  # statistics are advice only; never let them break an evaluation
-            pass
-    return _count_by_multiplicity(layout, cell, layers)
-
-
-def _count_by_multiplicity(layout: "db.Layout", cell: "db.Cell", layers: set[int]) -> tuple[int, int]:
-    multiplicity = {cell.cell_index(): 1}
-    order = [cell.cell_index()] + [i for i in layout.each_cell_top_down() if i != cell.cell_index()]
-    called = set(cell.called_cells())
-    for index in order:
-        if index != cell.cell_index() and index not in called:
-            continue
-        count = multiplicity.get(index, 0)
-        if not count:
-            continue
-        for inst in layout.cell(index).each_inst():
-            child = inst.cell_index
-            multiplicity[child] = multiplicity.get(child, 0) + count * inst.size()
-    stored = flat = 0
-    for index, count in multiplicity.items():
-        own = sum(layout.cell(index).shapes(layer).size() for layer in layers)
-        stored += own
-        flat += own * count
+    stats = layout_statistics(layout, cell, layers=sorted(layers), depth=depth)
+    stored = sum(stats.per_layer[i].stored for i in layers if i in stats.per_layer)
+    flat = sum(stats.per_layer[i].flat for i in layers if i in stats.per_layer)
     return stored, flat
 
 
 def choose(layout: "db.Layout", cell: "db.Cell", bound: BoundExpression, partition: float | None,
-           threads: int, target_in_subcells: bool) -> Choice:
+           threads: int, target_in_subcells: bool, depth: int | None = None) -> Choice:
     cores = max(threads, available_cores())
     if not bound.reads_layers:
         return Choice("flat", partition, threads, "the expression reads no layers")
-    stored, flat = layer_counts(layout, cell, bound.layer_indexes)
+    stored, flat = layer_counts(layout, cell, bound.layer_indexes, depth)
     ratio = flat / stored if stored else 1.0
     figures = f"{stored:,} stored / {flat:,} flat shapes on the layers read (x{ratio:.1f})"
     deep_ok = not bound.referenced_cells and not target_in_subcells

@@ -107,17 +107,9 @@ def commit(layout: "db.Layout", target, writes: list[CellWrite], scratch: Scratc
             cell.shapes(layer_index).insert(write.shapes)
             written += write.shapes.size()
         elif write.region is not None and write.region.is_deep():
-            before = _hier_size(layout, cell, layer_index)
             write.region.insert_into(layout, write.cell_index, layer_index)
-            written += _hier_size(layout, cell, layer_index) - before
+            written += write.region.hier_count()  # shapes stored, one per cell they land in
         elif write.region is not None:
             written += insert_region(cell.shapes(layer_index), write.region)
     scratch.discard()
     return written
-
-
-def _hier_size(layout: "db.Layout", cell: "db.Cell", layer_index: int) -> int:
-    total = cell.shapes(layer_index).size()
-    for index in cell.called_cells():
-        total += layout.cell(index).shapes(layer_index).size()
-    return total

@@ -33,6 +33,21 @@ class Pieces:
 Value = Union[float, "db.Region", Pieces]
 
 
+def own_region(cell: "db.Cell", layer_index: int) -> "db.Region":
+    """The cell's own shapes on a layer, read without ``cell.shapes(layer)``: that call creates an
+    empty shape list where there is none, which changes the layout's memory figures."""
+    iterator = cell.begin_shapes_rec(layer_index)
+    iterator.max_depth = 0
+    region = db.Region()
+    region.insert(iterator)
+    return region
+
+
+def has_shapes_below(layout: "db.Layout", cell: "db.Cell", layer_index: int) -> bool:
+    """True when a cell under ``cell`` holds shapes on the layer (per-layer boxes are hierarchical)."""
+    return any(not layout.cell(child).bbox(layer_index).empty() for child in cell.each_child_cell())
+
+
 class LayerSource:
     """Where layer reads come from: the evaluated cell's hierarchy (flat or deep), or a selection."""
 

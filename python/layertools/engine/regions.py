@@ -159,6 +159,8 @@ class RegionEvaluator:
             if shortcut == "empty":
                 return db.Region()
         a, b = self.geometry(left), self.geometry(right)
+        if a is b:  # the same layer on both sides: deep mode gets this wrong (KLayout #1643), and it is free
+            return db.Region() if op in ("-", "^") else a
         if op in ("&", "*"):
             return a & b
         if op in ("|", "+"):

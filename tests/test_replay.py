@@ -398,7 +398,8 @@ def test_failures_write_nothing_and_exit_as_the_contract_says(tmp_path):
 def test_macro_text_runs_in_plain_python(tmp_path):
     """The macro's code is ordinary Python: with input/output set it replays files anywhere."""
     import xml.etree.ElementTree as ET
-    recipe = parse_recipe(RECIPE_TT)
+    recipe = parse_recipe("layertools: 1\nsteps:\n  - {expression: '68/20 & 69/20', to: 'VIAOK 100/0'}\n"
+                          "  - {expression: '71/20 - VIAOK', to: '101/0', strategy: deep}\n")
     macro = tmp_path / "r.lym"
     save_macro(recipe, macro)
     code = ET.parse(macro).getroot().findtext("text")

@@ -6,8 +6,8 @@ the result to the target layer and the whole layout to the output, like ``layert
 
 - ``flat``:  ``Region(top.begin_shapes_rec(layer))`` per layer, Region arithmetic, insert into top.
 - ``deep``:  the same with one ``DeepShapeStore``; the result goes back hierarchically (insert_into).
-- ``tiled``: one ``TilingProcessor`` script (tile work in C++, no Python per tile), output collected
-  in a Region by KLayout's own receiver, then inserted into the top cell.
+- ``tiled``: one ``TilingProcessor`` script (tile work in C++, no Python per tile), each tile's
+  result written straight into the top cell's target layer by KLayout's own receiver.
 
 Runs under ``python3`` (PyPI klayout) and under ``klayout -b -r api_baseline.py`` (the application's
 ``pya``).  The job comes as JSON in the environment variable ``LAYERTOOLS_BENCH_JOB``; the script
@@ -47,8 +47,7 @@ def main():
     target = layout.layer(db.LayerInfo(job["to"][0], job["to"][1]))
     bbox = top.bbox()
     if mode == "tiled":
-        result = _tiled(layout, top, expr, job, REFERENCE, drc_variable, bbox)
-        top.shapes(target).insert(result)
+        _tiled(layout, top, expr, job, REFERENCE, drc_variable, bbox, target)
     elif mode in ("flat", "deep"):
         store = db.DeepShapeStore() if mode == "deep" else None
         if store is not None and job.get("threads"):
@@ -95,7 +94,7 @@ def main():
     sys.stdout.flush()
 
 
-def _tiled(layout, top, expr, job, reference_name, variable, bbox):
+def _tiled(layout, top, expr, job, reference_name, variable, bbox, target):
     processor = db.TilingProcessor()
     # The processor keeps only a pointer to Region inputs: they must outlive execute() (a
     # temporary one crashed 0.28.5 with a segmentation fault).
@@ -110,8 +109,9 @@ def _tiled(layout, top, expr, job, reference_name, variable, bbox):
     if expr.inverts():
         keep_alive.append(db.Region(bbox))
         processor.input(reference_name, keep_alive[-1])
-    result = db.Region()
-    processor.output("result", result)  # KLayout's receiver: clips to the tile, no Python per tile
+    # KLayout's own receiver writes each tile's clipped result straight into the target layer (no
+    # Python per tile, no second copy of the result in memory).
+    processor.output("result", layout, top.cell_index(), target)
     # Bloat grows beyond the cell's box: the tiled area must grow with it or the growth is cut off
     # (the XOR check caught exactly that at the bottom edge of a TinyTapeout tile).
     halo = expr.halo()
@@ -127,7 +127,6 @@ def _tiled(layout, top, expr, job, reference_name, variable, bbox):
     processor.queue(f"_output(result, {expr.tiling(layout.dbu)})")
     processor.execute("layertools bench: raw TilingProcessor")
     del keep_alive
-    return result
 
 
 if __name__ == "__main__":

@@ -23,12 +23,16 @@ def summarize(record: Dict) -> None:
     """Fill a case record's summary fields (median over repeats) from its runs."""
     runs = [r for r in record["runs"] if r["ok"]]
     record["ok"] = bool(runs) and len(runs) == len(record["runs"])
+    record["timed_out"] = any(r.get("timed_out") for r in record["runs"])
+    record["skipped"] = any(r.get("skipped") for r in record["runs"])
     if runs:
+        record["cpu_s"] = median(r["user_s"] + r["sys_s"] for r in runs)
         record["wall_s"] = median(r["wall_s"] for r in runs)
         record["wall_min_s"] = min(r["wall_s"] for r in runs)
         record["peak_rss_bytes"] = int(median(r["peak_rss_bytes"] for r in runs))
         record["cpu_ratio"] = median(r["cpu_ratio"] for r in runs)
     else:
+        record["cpu_s"] = None
         record["wall_s"] = record["wall_min_s"] = None
         record["peak_rss_bytes"] = record["cpu_ratio"] = None
     failures = [r["failure"] for r in record["runs"] if not r["ok"]]
@@ -50,6 +54,14 @@ def _seconds(value: Optional[float]) -> str:
     if value is None:
         return "—"
     return f"{value:.2f}" if value < 10 else f"{value:.1f}"
+
+
+def _wall(record: Dict, run: Dict) -> str:
+    if record.get("timed_out"):
+        return f"> {run['config']['timeout_s']:.0f}"
+    if record.get("skipped"):
+        return "not run"
+    return _seconds(record["wall_s"])
 
 
 def _mb(value: Optional[int]) -> str:
@@ -93,6 +105,8 @@ def _result_label(record: Dict) -> str:
 
 
 def _note(record: Dict) -> str:
+    if record.get("skipped"):
+        return (record.get("failure") or "")[:160]
     if not record.get("ok"):
         return "FAILED: " + (record.get("failure") or "")[:160].replace("|", "/")
     notes = []
@@ -158,15 +172,16 @@ def _file_section(run: Dict, label: str, stats: Dict) -> List[str]:
         base_rss = base["peak_rss_bytes"] if _ok(base) else None
         out.append(f"### {records[0]['workload_kind']}: `{records[0]['expression']}`")
         out.append("")
-        out.append("| engine | mode | wall s | peak RSS MB | CPU/wall | wall / DRC deep | RSS / DRC deep "
-                   "| XOR vs reference | result area / flat shapes | notes |")
-        out.append("|---|---|---:|---:|---:|---:|---:|---|---|---|")
+        out.append("| engine | mode | wall s | peak RSS MB | CPU s | CPU/wall | wall / DRC deep "
+                   "| RSS / DRC deep | XOR vs reference | result area / flat shapes | notes |")
+        out.append("|---|---|---:|---:|---:|---:|---:|---:|---|---|---|")
         for record in records:
             out.append("| " + " | ".join([
                 ENGINES[record["engine"]] + f" {record['klayout']}",
                 _mode_label(record),
-                _seconds(record["wall_s"]),
+                _wall(record, run),
                 _mb(record["peak_rss_bytes"]),
+                _seconds(record.get("cpu_s")),
                 "—" if record["cpu_ratio"] is None else f"{record['cpu_ratio']:.2f}",
                 _ratio(record["wall_s"], base_wall),
                 _ratio(record["peak_rss_bytes"], base_rss),
@@ -261,12 +276,15 @@ def _targets_section(run: Dict) -> List[str]:
                                _verdict(ratio <= AUTO_VS_BEST_FIXED),
                                f"{ratio:.2f}x of {_mode_label(best)} ({_seconds(best['wall_s'])} s)"))
             drc = [r for r in records if r["engine"] == "drc" and _ok(r)]
+            slow = [r for r in records if r["engine"] == "drc" and r.get("timed_out")]
             if drc:
                 fastest = min(drc, key=lambda r: r["wall_s"])
+                limit = run["config"]["timeout_s"]
                 checks.append((label, workload, "auto faster than every DRC mode",
-                               _verdict(auto["wall_s"] < fastest["wall_s"]),
+                               _verdict(auto["wall_s"] < fastest["wall_s"] and auto["wall_s"] < limit),
                                f"{_seconds(auto['wall_s'])} s against DRC {_mode_label(fastest)} "
-                               f"{_seconds(fastest['wall_s'])} s"))
+                               f"{_seconds(fastest['wall_s'])} s"
+                               + (f" ({len(slow)} DRC mode(s) over the {limit:.0f} s limit)" if slow else "")))
             base = _find(records, engine="drc", mode="deep", threads=0)
             if label in FILE_TARGETS and _ok(base):
                 wall_target, rss_target = FILE_TARGETS[label]

@@ -22,6 +22,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import time
 from typing import Dict, List, Optional
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -58,6 +59,14 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument("--out-format", choices=("gds", "oas"), default="gds",
                         help="format of every case's output file (default gds: fastest to write)")
     parser.add_argument("--no-xor", action="store_true", help="skip the XOR checks")
+    parser.add_argument("--xor", choices=("group", "end"), default="group",
+                        help="XOR-check each file-and-expression group as soon as it is done "
+                             "(default), or all at the end, after every timing (outputs wait on disk)")
+    parser.add_argument("--xor-timeout", type=float, default=1800.0,
+                        help="seconds for the XOR checks of one group (default 1800)")
+    parser.add_argument("--budget", type=float, default=0.0,
+                        help="minutes: start no case after this (the rest is reported as not run); "
+                             "expressions are interleaved across files so that a cut keeps both files")
     parser.add_argument("--keep-outputs", action="store_true", help="keep the output layouts")
     parser.add_argument("--data", default=DEFAULT_DATA, help="directory of the layouts (shared/data)")
     parser.add_argument("--results", help="results directory (default bench/results/<UTC time>)")
@@ -133,21 +142,38 @@ def main(argv: Optional[List[str]] = None) -> int:
     groups: Dict[tuple, List[Case]] = {}
     for case in cases:
         groups.setdefault((case.file.label, case.workload.name), []).append(case)
+    # Expression by expression, alternating the files: a time budget then cuts the least
+    # important work (the last expressions) on every file alike.
+    workload_order = list(dict.fromkeys(c.workload.name for c in cases))
+    file_order = list(dict.fromkeys(c.file.label for c in cases))
+    ordered = sorted(groups.items(), key=lambda item: (workload_order.index(item[0][1]),
+                                                        file_order.index(item[0][0])))
+    deadline = time.monotonic() + args.budget * 60 if args.budget else None
     done = 0
-    for (label, workload), members in groups.items():
+    pending_xor: List[List[Dict]] = []
+    for (label, workload), members in ordered:
         records = []
         for case in members:
             done += 1
-            record = run_case(case, python, args, out_dir, work_dir, log_dir, f"[{done:3d}/{len(cases)}]")
+            if deadline is not None and time.monotonic() > deadline:
+                record = skipped_case(case, args, f"not run: the {args.budget:g} min budget was used up")
+            else:
+                record = run_case(case, python, args, out_dir, work_dir, log_dir,
+                                  f"[{done:3d}/{len(cases)}]")
             records.append(record)
             run["cases"].append(record)
             _save(run, paths)
-        if not args.no_xor:
+        if args.no_xor:
+            _remove_outputs(records, args)
+        elif args.xor == "group":
             xor_group(records, python, args, log_dir)
-        if not args.keep_outputs:
-            for record in records:
-                if record.get("output") and os.path.exists(record["output"]):
-                    os.unlink(record["output"])
+            _remove_outputs(records, args)
+        else:
+            pending_xor.append(records)
+        _save(run, paths)
+    for records in pending_xor:
+        xor_group(records, python, args, log_dir)
+        _remove_outputs(records, args)
         _save(run, paths)
     run["load_at_end"] = [round(x, 2) for x in os.getloadavg()]
     _save(run, paths)
@@ -155,6 +181,34 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(render(run))
     _log(f"report: {paths['md']}")
     return 0 if all(r["ok"] for r in run["cases"]) else 1
+
+
+def _remove_outputs(records: List[Dict], args) -> None:
+    if args.keep_outputs:
+        return
+    for record in records:
+        if record.get("output") and os.path.exists(record["output"]):
+            os.unlink(record["output"])
+
+
+def skipped_case(case: Case, args, why: str) -> Dict:
+    record = _new_record(case, args, argv=[], output=None)
+    record["runs"].append({"wall_s": 0.0, "user_s": 0.0, "sys_s": 0.0, "peak_rss_bytes": 0,
+                           "cpu_ratio": 0.0, "ok": False, "failure": why, "returncode": None,
+                           "skipped": True, "load_before": [], "load_after": []})
+    summarize(record)
+    record["output"] = None
+    _log(f"        {case.id:42s} {why}")
+    return record
+
+
+def _new_record(case: Case, args, argv, output) -> Dict:
+    return {
+        "id": case.id, "file": case.file.label, "workload": case.workload.name,
+        "workload_kind": case.workload.kind, "expression": case.workload.xic, "engine": case.engine,
+        "mode": case.mode, "partition": case.partition, "threads": case.threads, "group": case.group,
+        "klayout": _klayout_of(case, args), "argv": argv, "output": output, "runs": [],
+    }
 
 
 def startup_floors(python: str, klayout: str, work_dir: str) -> Dict[str, float]:
@@ -197,12 +251,7 @@ def run_case(case: Case, python: str, args, out_dir: str, work_dir: str, log_dir
     input_path = os.path.join(args.data, case.file.name)
     output = os.path.join(out_dir, f"{case.slug}.{args.out_format}")
     argv, env = case.command(input_path, output, work_dir, python=python, klayout=args.klayout)
-    record: Dict = {
-        "id": case.id, "file": case.file.label, "workload": case.workload.name,
-        "workload_kind": case.workload.kind, "expression": case.workload.xic, "engine": case.engine,
-        "mode": case.mode, "partition": case.partition, "threads": case.threads, "group": case.group,
-        "klayout": _klayout_of(case, args), "argv": argv, "output": output, "runs": [],
-    }
+    record = _new_record(case, args, argv, output)
     for repetition in range(args.repeat):
         if os.path.exists(output):
             os.unlink(output)
@@ -214,6 +263,7 @@ def run_case(case: Case, python: str, args, out_dir: str, work_dir: str, log_dir
         run_record = {"wall_s": measured.wall_s, "user_s": measured.user_s, "sys_s": measured.sys_s,
                       "peak_rss_bytes": measured.peak_rss_bytes, "cpu_ratio": measured.cpu_ratio,
                       "ok": measured.ok, "failure": measured.failure(), "returncode": measured.returncode,
+                      "timed_out": "time limit" in measured.killed,
                       "load_before": measured.load_before, "load_after": measured.load_after}
         record["runs"].append(run_record)
         _harvest(record, measured.stdout_tail + "\n" + measured.stderr_tail)
@@ -262,14 +312,17 @@ def xor_group(records: List[Dict], python: str, args, log_dir: str) -> None:
         if match:
             reference = match[0]
             break
-    others = [r for r in candidates if r is not reference]
+    # Hierarchical results compare in seconds, flat ones can take minutes: cheap ones first, so
+    # a group that runs out of time still has most of its verdicts.
+    others = sorted((r for r in candidates if r is not reference),
+                    key=lambda r: 0 if r["mode"] in ("deep", "auto") else 1)
     reference["xor"] = {"reference": True}
     if not others:
         return
     argv = [python, os.path.join(BENCH_DIR, "xorcheck.py"), reference["output"]]
     argv += [r["output"] for r in others]
     argv += ["--layer", f"{TARGET[0]}/{TARGET[1]}", "--threads", "2"]
-    measured = measure(argv, timeout_s=max(args.timeout, 1800), max_rss_bytes=int(args.max_rss * 1e9),
+    measured = measure(argv, timeout_s=args.xor_timeout, max_rss_bytes=int(args.max_rss * 1e9),
                        log_prefix=os.path.join(log_dir, reference["id"].replace("/", "__") + ".xor"),
                        tail_chars=1 << 20)
     outcomes = {}

@@ -183,6 +183,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     return 0 if all(r["ok"] for r in run["cases"]) else 1
 
 
+def _git_state() -> str:
+    try:
+        commit = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True, timeout=30).stdout.strip()
+        dirty = subprocess.run(["git", "-C", REPO, "status", "--porcelain", "--", "python"],
+                               capture_output=True, text=True, timeout=30).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return commit + ("+dirty" if dirty else "")
+
+
 def _remove_outputs(records: List[Dict], args) -> None:
     if args.keep_outputs:
         return
@@ -252,6 +263,8 @@ def run_case(case: Case, python: str, args, out_dir: str, work_dir: str, log_dir
     output = os.path.join(out_dir, f"{case.slug}.{args.out_format}")
     argv, env = case.command(input_path, output, work_dir, python=python, klayout=args.klayout)
     record = _new_record(case, args, argv, output)
+    if case.engine == "layertools":  # the engine may change during a long run: say which one ran
+        record["layertools_commit"] = _git_state()
     for repetition in range(args.repeat):
         if os.path.exists(output):
             os.unlink(output)

@@ -97,12 +97,20 @@ def compare(reference, candidate, *, tile_um: float = 200.0, threads: int = 2) -
     }
 
 
-def result_in_subcells(layout: "db.Layout", top: "db.Cell", index: int) -> bool:
-    """True when some of the result sits below the top cell (a hierarchical result)."""
+#: Flat shapes per stored shape from which the hierarchical XOR wins: an SRAM result has hundreds,
+#: a TinyTapeout assembly about one (there the tiled XOR on two cores is faster).
+DEEP_XOR_REUSE = 4.0
+
+
+def worth_deep(layout: "db.Layout", top: "db.Cell", index: int) -> bool:
+    """True when the result is hierarchical and strongly reused (deep XOR saves flattening)."""
     if index < 0:
         return False
-    return any(not layout.cell(ci).shapes(index).is_empty()
-               for ci in top.called_cells())
+    stored = sum(layout.cell(ci).shapes(index).size() for ci in top.called_cells())
+    if stored == 0:
+        return False
+    stored += top.shapes(index).size()
+    return flat_shape_count(layout, top, index) >= DEEP_XOR_REUSE * stored
 
 
 def compare_deep(reference, candidate, *, threads: int = 2) -> Dict[str, object]:
@@ -157,10 +165,9 @@ def check_files(reference_path: str, candidates: List[str], layer: Tuple[int, in
         started = time.perf_counter()
         try:
             candidate = read_result_layer(path, layer)
-            # Two hierarchical results compare fastest hierarchically; a flat one (everything in
-            # the top cell) would be pulled up anyway, and tiles use both cores for that.
-            if method == "deep" or (method == "auto" and candidate[2] >= 0 and reference[2] >= 0
-                                    and result_in_subcells(*reference) and result_in_subcells(*candidate)):
+            # Two strongly reused hierarchical results compare fastest hierarchically; a flat one
+            # (everything in the top cell) would be pulled up anyway, and tiles use both cores.
+            if method == "deep" or (method == "auto" and worth_deep(*reference) and worth_deep(*candidate)):
                 outcome = compare_deep(reference, candidate, threads=threads)
             else:
                 outcome = compare(reference, candidate, tile_um=tile_um, threads=threads)

@@ -64,6 +64,7 @@ def test_evaluate_undo_redo_error_fast_cancel(klayout_gui):
 
     # Fast mode: correct result, no undo, and the panel says so.
     fast = r["fast"]
+    assert fast["result_100_intact"], "a new layer after Undo + Redo overwrote the earlier result layer"
     assert fast["xor_polygons"] == 0
     assert not fast["undo_enabled"]
     assert "not undoable" in fast["status"].lower()

@@ -402,6 +402,7 @@ class ExpressionDock(pya.QDockWidget):
         self._save_state()
         undoable = target.editable and not options.fast
         selection = view_bridge.selection_regions(target) if "sqz" in expression else None
+        view_bridge.repair_free_layer_slots(target.layout)
         self._busy = True
         self._evaluate.enabled = False
         self._progress = KLayoutProgress("Layer expression")
@@ -623,6 +624,7 @@ class ExpressionDock(pya.QDockWidget):
         undoable = target.editable and not any(step.options.fast for step in recipe.steps)
         uses_sqz = any("sqz" in step.expression for step in recipe.steps)
         selection = view_bridge.selection_regions(target) if uses_sqz else None
+        view_bridge.repair_free_layer_slots(target.layout)
         self._busy = True
         self._progress = KLayoutProgress(f"Replaying {source}")
         started = time.monotonic()

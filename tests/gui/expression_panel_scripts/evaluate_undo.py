@@ -102,7 +102,11 @@ dock.findChild("evaluate").click()
 process_events(0.3)
 fast_index = pc.layer_index(layout, 102, 0)
 fast_expected = pc.flat_region(top, m1) - pc.flat_region(top, m2)
+index_100 = pc.layer_index(layout, 100, 0)
 emit("fast", {
+    # KLayout 0.28 re-used 100/0's slot for 102/0 after Undo + Redo; the panel must prevent that.
+    "result_100_intact": index_100 is not None and (pc.flat_region(top, index_100) ^ expected).is_empty()
+                         and index_100 != fast_index,
     "status": dock.status_text(),
     "xor_polygons": (pc.flat_region(top, fast_index) ^ fast_expected).count() if fast_index is not None else -1,
     "undo_enabled": pc.undo_enabled(mw),
@@ -162,6 +166,9 @@ emit("cancel", {
     "status": dock.status_text(),
     "error_type": type(dock.last_error).__name__,
     "layout_unchanged": pc.fingerprint(layout) == before_cancel,
+    "changes": {k: [before_cancel.get(k), pc.fingerprint(layout).get(k)]
+                for k in set(before_cancel) | set(pc.fingerprint(layout))
+                if before_cancel.get(k) != pc.fingerprint(layout).get(k)},
     "layer_103_exists": pc.layer_index(layout, 103, 0) is not None,
     "panel_103": len(pc.layer_panel_entries(view, cv.index(), pc.layer_index(layout, 103, 0))),
 })

@@ -244,3 +244,23 @@ def test_viewer_mode_evaluates_without_undo_and_says_so(klayout_gui):
     (visible, colour), = r["panel"]
     assert visible and colour != 0
     assert r["round_trip"] and r["partition_greyed_for_deep"]
+
+
+def test_repair_of_klayouts_stale_layer_slot_after_undo_redo(tmp_path):
+    import json
+
+    from harness import REPO, make_home, require_gui, run_batch
+
+    require_gui()
+    done = run_batch(["-b", "-r", _script("free_slot_bug.py")], home=make_home(tmp_path / "home", "none"),
+                     env={"LT_PANEL_REPO": str(REPO)}, timeout=60)
+    line = next((l for l in done.stdout.splitlines() if l.startswith("RESULT ")), None)
+    assert done.returncode == 0 and line, done.stdout + done.stderr
+    out = json.loads(line[len("RESULT "):])
+    if out["version"].startswith("KLayout 0.28"):
+        # The bug this guards against, as measured: the new layer takes the redone layer's slot.
+        assert out["without_repair"] == {"same_slot": True, "label_of_result_slot": "102/0"}
+        assert out["stale_removed"] == 1
+    assert out["with_repair"] == {"same_slot": False, "label_of_result_slot": "100/0", "shapes": 1,
+                                  "repair_again": 0}
+    assert out["after_undo"] == ["1/0", "102/0"]

@@ -70,6 +70,11 @@ def test_evaluate_undo_redo_error_fast_cancel(klayout_gui):
     assert "not undoable" in fast["status"].lower()
     assert not fast["merge_enabled"]
 
+    # Deep strategy: hierarchical result (written into many cells), one undo step, redo re-applies.
+    deep = r["deep"]
+    assert deep["xor"] == 0 and deep["cells"] > 1 and "deep" in deep["status"], deep
+    assert deep["undo_restores"] and deep["redo_xor"] == 0
+
     # KLayout's progress bar showed the engine's messages; its Cancel button stopped the run with
     # the layout unchanged, no layer created and no layer-panel entry.
     cancel = r["cancel"]

@@ -173,6 +173,27 @@ emit("cancel", {
     "panel_103": len(pc.layer_panel_entries(view, cv.index(), pc.layer_index(layout, 103, 0))),
 })
 
+# --- deep strategy: results land in the cells they belong to; still one undo step -----------------
+m1_li = pc.layer_index(layout, 68, 20)
+li1 = pc.layer_index(layout, 67, 20)
+deep_expected = pc.flat_region(top, li1) & pc.flat_region(top, m1_li)
+before_deep = pc.fingerprint(layout)
+dock.findChild("strategy").setCurrentIndex(dock.findChild("strategy").findText("deep"))
+dock.findChild("to_layer").text = "104/0"
+dock.findChild("expression").setPlainText("67/20 & 68/20")
+dock.findChild("evaluate").click()
+deep_index = pc.layer_index(layout, 104, 0)
+deep = {"status": dock.status_text(),
+        "xor": (pc.flat_region(top, deep_index) ^ deep_expected).count() if deep_index is not None else -1,
+        "cells": sum(1 for c in range(layout.cells())
+                     if deep_index is not None and layout.cell(c).shapes(deep_index).size())}
+mw.call_menu("cm_undo")
+deep["undo_restores"] = pc.fingerprint(layout) == before_deep
+mw.call_menu("cm_redo")
+redo_index = pc.layer_index(layout, 104, 0)
+deep["redo_xor"] = (pc.flat_region(top, redo_index) ^ deep_expected).count() if redo_index is not None else -1
+emit("deep", deep)
+
 # --- the README screenshot: result over met1/met2 only, the dock next to the Layers panel ----------
 toolbox = mw.findChild("lt_dock_widget")   # KLayout's Layer Toolbox; share its place with the dock
 if toolbox is not None:

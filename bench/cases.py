@@ -174,6 +174,19 @@ def build_cases(file_labels: Sequence[str], workloads: Sequence[str], engines: S
     return cases
 
 
+def priority(case: Case) -> int:
+    """1: the strategies side by side on the boolean mix; 2: the other expressions; 3: the rest
+    (scaling series, version comparison, heavy raw-API flat baselines).  A time budget cuts 3 first."""
+    if case.engine == "layertools" and case.mode == "tiled" and case.threads == 0 \
+            and case.partition == 100.0:
+        return 1  # the thread-scaling target (threads=2 at least 1.7x threads=0) needs it
+    if case.group != "main" or case.engine == "api-app":
+        return 3
+    if case.workload.name == "mix":
+        return 3 if (case.engine == "api" and case.file.lean and case.mode != "deep") else 1
+    return 3 if (case.engine == "api" and case.mode != "deep") else 2
+
+
 def python_executable() -> str:
     """The real interpreter (not a pyenv shim), so the measured process is Python itself."""
     return os.path.realpath(sys.executable)

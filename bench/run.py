@@ -28,7 +28,7 @@ from typing import Dict, List, Optional
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from cases import (BENCH_DIR, ENGINES, FILES, FULL_FILES, GROUPS, QUICK_FILES, REPO, TARGET, Case,
-                   build_cases, python_executable)
+                   build_cases, priority, python_executable)
 from expressions import WORKLOADS
 from machine import machine_info
 from report import render, summarize
@@ -64,9 +64,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                              "(default), or all at the end, after every timing (outputs wait on disk)")
     parser.add_argument("--xor-timeout", type=float, default=1800.0,
                         help="seconds for the XOR checks of one group (default 1800)")
+    parser.add_argument("--order", choices=("priority", "group"), default="priority",
+                        help="priority (default): the boolean mix's strategies on every file first, "
+                             "then the other expressions, then scaling series, with the XOR checks "
+                             "at the end; group: file-and-expression groups one after another")
     parser.add_argument("--budget", type=float, default=0.0,
-                        help="minutes: start no case after this (the rest is reported as not run); "
-                             "expressions are interleaved across files so that a cut keeps both files")
+                        help="minutes: start no case after this (the rest is reported as not run)")
     parser.add_argument("--keep-outputs", action="store_true", help="keep the output layouts")
     parser.add_argument("--data", default=DEFAULT_DATA, help="directory of the layouts (shared/data)")
     parser.add_argument("--results", help="results directory (default bench/results/<UTC time>)")
@@ -142,18 +145,24 @@ def main(argv: Optional[List[str]] = None) -> int:
     groups: Dict[tuple, List[Case]] = {}
     for case in cases:
         groups.setdefault((case.file.label, case.workload.name), []).append(case)
-    # Expression by expression, alternating the files: a time budget then cuts the least
-    # important work (the last expressions) on every file alike.
+    # Expression by expression, alternating the files, so that a time budget cuts the least
+    # important work on every file alike; in priority order the tiers come first (cases.priority).
     workload_order = list(dict.fromkeys(c.workload.name for c in cases))
     file_order = list(dict.fromkeys(c.file.label for c in cases))
-    ordered = sorted(groups.items(), key=lambda item: (workload_order.index(item[0][1]),
-                                                        file_order.index(item[0][0])))
+    group_key = lambda c: (workload_order.index(c.workload.name), file_order.index(c.file.label))  # noqa: E731
+    if args.order == "priority":
+        batches = [sorted(cases, key=lambda c: (priority(c), group_key(c), cases.index(c)))]
+        xor_at_end = True  # the groups are spread over the whole run
+    else:
+        ordered = sorted(groups.values(), key=lambda members: group_key(members[0]))
+        batches = ordered
+        xor_at_end = args.xor == "end"
     deadline = time.monotonic() + args.budget * 60 if args.budget else None
     done = 0
-    pending_xor: List[List[Dict]] = []
-    for (label, workload), members in ordered:
+    records_of: Dict[tuple, List[Dict]] = {}
+    for batch in batches:
         records = []
-        for case in members:
+        for case in batch:
             done += 1
             if deadline is not None and time.monotonic() > deadline:
                 record = skipped_case(case, args, f"not run: the {args.budget:g} min budget was used up")
@@ -161,20 +170,23 @@ def main(argv: Optional[List[str]] = None) -> int:
                 record = run_case(case, python, args, out_dir, work_dir, log_dir,
                                   f"[{done:3d}/{len(cases)}]")
             records.append(record)
+            records_of.setdefault((case.file.label, case.workload.name), []).append(record)
             run["cases"].append(record)
             _save(run, paths)
         if args.no_xor:
             _remove_outputs(records, args)
-        elif args.xor == "group":
+        elif not xor_at_end:
             xor_group(records, python, args, log_dir)
             _remove_outputs(records, args)
-        else:
-            pending_xor.append(records)
         _save(run, paths)
-    for records in pending_xor:
-        xor_group(records, python, args, log_dir)
-        _remove_outputs(records, args)
-        _save(run, paths)
+    if xor_at_end and not args.no_xor:
+        for key in sorted(records_of, key=lambda k: (workload_order.index(k[1]), file_order.index(k[0]))):
+            xor_group(records_of[key], python, args, log_dir)
+            _remove_outputs(records_of[key], args)
+            _save(run, paths)
+    # the report lists each group's cases together, whatever order they ran in
+    run["cases"].sort(key=lambda r: (file_order.index(r["file"]), workload_order.index(r["workload"]),
+                                     [c.id for c in cases].index(r["id"])))
     run["load_at_end"] = [round(x, 2) for x in os.getloadavg()]
     _save(run, paths)
     print()

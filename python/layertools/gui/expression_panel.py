@@ -260,6 +260,7 @@ class ExpressionDock(pya.QDockWidget):
         scroll.horizontalScrollBarPolicy = pya.Qt.ScrollBarAlwaysOff
         scroll.setWidget(body)
         scroll.setMinimumWidth(body.minimumSizeHint().width + 20)  # + room for the vertical scroll bar
+        self._scroll = scroll
         self.setWidget(scroll)
 
     def _register_button(self, parent, name: str, text: str, tip: str) -> "pya.QToolButton":
@@ -511,6 +512,7 @@ class ExpressionDock(pya.QDockWidget):
 
     def _set_status(self, rich_text: str, colour: str) -> None:
         self._status.text = f"<span style='color:{colour}'>{rich_text}</span>"
+        self._scroll.ensureWidgetVisible(self._status)  # a short dock scrolls to the news
 
     # ----------------------------------------------------------------------------------------
     # registers

@@ -407,7 +407,6 @@ class ExpressionDock(pya.QDockWidget):
         self._busy = True
         self._evaluate.enabled = False
         self._progress = KLayoutProgress("Layer expression")
-        started = time.monotonic()
         try:
             with view_bridge.undo_step(target, _undo_title(options.to, expression), undoable):
                 result = layertools.evaluate(
@@ -441,7 +440,7 @@ class ExpressionDock(pya.QDockWidget):
             result.warnings.append(panel_problem)
         self.last_result = result
         self._record_step(expression, options, target)
-        self._show_result(result, target, options, time.monotonic() - started)
+        self._show_result(result, target, options)
         return result
 
     @staticmethod
@@ -462,7 +461,7 @@ class ExpressionDock(pya.QDockWidget):
         if self._progress is not None:
             self._progress.cancel()
 
-    def _show_result(self, result: EvalResult, target: Target, options: EvalOptions, wall: float) -> None:
+    def _show_result(self, result: EvalResult, target: Target, options: EvalOptions) -> None:
         notes = []
         if options.fast and target.editable:
             notes.append("Fast mode: not undoable, undo history cleared")

@@ -171,12 +171,6 @@ def repair_free_layer_slots(layout: "pya.Layout") -> int:
         stale += 1
 
 
-def layer_panel_has(target: Target, layer_index: int) -> bool:
-    cv_index = target.cellview.index()
-    return any(not n.has_children() and n.cellview() == cv_index and n.layer_index() == layer_index
-               for n in _layer_nodes(target.view))
-
-
 def selection_regions(target: Target) -> dict[int, "pya.Region"]:
     """The selected shapes of the current cell per layer, in the cell's coordinates (for sqz)."""
     regions: dict[int, pya.Region] = {}

@@ -497,3 +497,19 @@ def test_to_layer_forms(to, expected):
 def test_auto_reports_its_choice():
     layout, top, result = evaluate(fixture_f1, "A & B", strategy="auto")
     assert result.strategy in ("flat", "tiled", "deep") and result.reason
+
+
+def test_dotted_layer_names_get_a_quoting_hint():
+    layout, top = fixture_f1()
+    index = layout.insert_layer(db.LayerInfo(50, 0, "met1.drawing"))
+    top.shapes(index).insert(db.Box(0, 0, 5000, 5000))
+    with pytest.raises(CellNotFoundError) as info:
+        layertools.evaluate(layout, top, "met1.drawing & A", "NEW")
+    assert '"met1.drawing"' in str(info.value) and "double quotes" in str(info.value)
+    layertools.evaluate(layout, top, '"met1.drawing" | A', "NEW")
+    assert new_area(layout, top) == pytest.approx(1600 + 25)
+
+
+def test_deep_counts_every_cell_it_writes():
+    layout, top, result = evaluate(fixture_f2, "A | B", strategy="deep")
+    assert result.cells_written == 2

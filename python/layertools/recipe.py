@@ -733,6 +733,9 @@ def replay_in_view(view, recipe: Recipe, cell=None, progress: Progress | None = 
     editable = layout.is_editable()
     undoable = editable and not any(step.options.fast for step in recipe.steps)
     aliases = _layer_panel_names(view, cellview.index())
+    if editable:
+        from .klayout_fixes import repair_free_layer_slots
+        repair_free_layer_slots(layout)  # outside the transaction: KLayout 0.28's Redo bug
     if undoable:
         view.transaction(f"layertools: replay {len(recipe.steps)} step(s)")
     try:

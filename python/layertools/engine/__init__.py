@@ -58,7 +58,7 @@ def run(layout: "db.Layout", cell, expression: str, opts: EvalOptions, *, progre
         if writes is not None:
             result.shapes_written = commit(layout, target, writes, scratch)
             result.layer_index = target.index
-            result.cells_written = len({w.cell_index for w in writes})
+            result.cells_written = _cells_written(layout, writes, target.index)
         else:
             result.layer_index = -1 if target.index is None else target.index
     except LayertoolsError:
@@ -232,6 +232,21 @@ def _cells_for(layout, cell, depth: int | None) -> list:
         frontier = nxt
     ordered = [i for i in layout.each_cell_bottom_up() if i in levels and i != cell.cell_index()]
     return [layout.cell(i) for i in ordered] + [cell]
+
+
+def _cells_written(layout, writes: list[CellWrite], layer_index: int) -> int:
+    """Cells that received shapes: deep results land in the cells below as well."""
+    cells = set()
+    for write in writes:
+        if write.region is not None and write.region.is_deep():
+            for index in [write.cell_index, *layout.cell(write.cell_index).called_cells()]:
+                shapes = layout.cell(index).begin_shapes_rec(layer_index)
+                shapes.max_depth = 0
+                if not shapes.at_end():
+                    cells.add(index)
+        else:
+            cells.add(write.cell_index)
+    return len(cells)
 
 
 def _flat(region: "db.Region") -> "db.Region":

@@ -56,9 +56,9 @@ def bind(tree: Node, text: str, layout: "db.Layout", aliases: dict[str, int] | N
     bound = BoundExpression(text=text, tree=tree)
     for node in walk(tree):
         if isinstance(node, LayerRef):
+            if node.cell is not None:  # the cell first: "met1.drawing" may be a dotted layer name
+                bound.cell_of[id(node)] = resolve_cell(layout, node.cell, node.pos, text, node.layer, aliases)
             bound.layer_of[id(node)] = resolve_layer(layout, node, text, aliases)
-            if node.cell is not None:
-                bound.cell_of[id(node)] = resolve_cell(layout, node.cell, node.pos, text)
         elif isinstance(node, Call) and node.name == "box":
             l, b, r, t = node.constants
             bound.constant_boxes.append(db.DBox(min(l, r), min(b, t), max(l, r), max(b, t)))

@@ -62,9 +62,14 @@ def resolve_layer(layout: "db.Layout", ref: LayerRef, text: str,
     return index
 
 
-def resolve_cell(layout: "db.Layout", name: str, pos: int, text: str) -> int:
+def resolve_cell(layout: "db.Layout", name: str, pos: int, text: str, layer: str | None = None,
+                 aliases: dict[str, int] | None = None) -> int:
     if layout.has_cell(name):
         return layout.cell(name).cell_index()
+    if layer is not None and find_layers_by_name(layout, f"{layer}.{name}", aliases):
+        # A layer name with a dot (e.g. from a .lyp file): the dot reads as lname.cellname.
+        raise CellNotFoundError(f'unknown cell {name!r}: for the layer named "{layer}.{name}" write it in '
+                                f'double quotes', pos, text)
     names = [layout.cell(i).name for i in range(layout.cells())]
     close = difflib.get_close_matches(name, names, n=3)
     hint = f"; did you mean {', '.join(close)}?" if close else ""

@@ -24,6 +24,7 @@ import pya
 
 import layertools
 from ..errors import Cancelled, ExpressionError, LayertoolsError
+from ..klayout_fixes import repair_free_layer_slots
 from ..options import DEFAULT_PARTITION, FORMATS, MAX_DEPTH, STRATEGIES, EvalOptions, EvalResult
 from . import view_bridge
 from .registers import REGISTER_COUNT, RegisterStore, load_panel_state, save_panel_state
@@ -403,7 +404,7 @@ class ExpressionDock(pya.QDockWidget):
         self._save_state()
         undoable = target.editable and not options.fast
         selection = view_bridge.selection_regions(target) if "sqz" in expression else None
-        view_bridge.repair_free_layer_slots(target.layout)
+        repair_free_layer_slots(target.layout)
         self._busy = True
         self._evaluate.enabled = False
         self._progress = KLayoutProgress("Layer expression")
@@ -625,7 +626,7 @@ class ExpressionDock(pya.QDockWidget):
         undoable = target.editable and not any(step.options.fast for step in recipe.steps)
         uses_sqz = any("sqz" in step.expression for step in recipe.steps)
         selection = view_bridge.selection_regions(target) if uses_sqz else None
-        view_bridge.repair_free_layer_slots(target.layout)
+        repair_free_layer_slots(target.layout)
         self._busy = True
         self._progress = KLayoutProgress(f"Replaying {source}")
         started = time.monotonic()

@@ -149,28 +149,6 @@ def distinct_colour(used: set[int]) -> int:
     return max(RESULT_COLOURS, key=lambda c: min(distance(c, u) for u in used))
 
 
-def repair_free_layer_slots(layout: "pya.Layout") -> int:
-    """Work around a KLayout 0.28 bug that corrupts layouts after Undo + Redo of a new layer.
-
-    Measured in 0.28.5 (fixed by 0.30.12): redoing the creation of a layer leaves its index in the
-    layout's list of free slots, so the next ``insert_layer`` hands out that index again and
-    silently relabels the existing layer (Evaluate into 100/0, Undo, Redo, Evaluate into 102/0: the
-    100/0 shapes become 102/0 and are then cleared).  Taking the stale slots out of the free list,
-    each time restoring the label it overwrote, and returning the one truly free slot repairs it.
-    Must run outside any transaction, so that nothing of it lands in the undo history.
-    Returns the number of stale slots removed.
-    """
-    stale = 0
-    while True:
-        labels = {index: layout.get_info(index) for index in layout.layer_indexes()}
-        probe = layout.insert_layer(pya.LayerInfo())
-        if probe not in labels:
-            layout.delete_layer(probe)
-            return stale
-        layout.set_info(probe, labels[probe])
-        stale += 1
-
-
 def selection_regions(target: Target) -> dict[int, "pya.Region"]:
     """The selected shapes of the current cell per layer, in the cell's coordinates (for sqz)."""
     regions: dict[int, pya.Region] = {}

@@ -6,7 +6,7 @@ import sys
 import pya
 
 sys.path.insert(0, os.path.join(os.environ["LT_PANEL_REPO"], "python"))
-from layertools.gui.view_bridge import repair_free_layer_slots  # noqa: E402
+from layertools.klayout_fixes import repair_free_layer_slots  # noqa: E402
 
 
 def redone_layout():

@@ -62,7 +62,7 @@ else
 fi
 
 if [ ${#failures[@]} -gt 0 ]; then
-    say "FAILED: ${failures[*]}"
+    for failure in "${failures[@]}"; do say "FAILED: $failure"; done
     exit 1
 fi
 say "all tests passed"

@@ -76,21 +76,8 @@ def _blocks(lines: list[str], link_map) -> list[str]:
                            for row in rows)
             out.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
         elif _BULLET.match(line) or _NUMBERED.match(line):
-            numbered = bool(_NUMBERED.match(line)) and not _BULLET.match(line)
-            items: list[list[str]] = []
-            while i < len(lines):
-                current = lines[i]
-                match = (_NUMBERED if numbered else _BULLET).match(current)
-                if match and len(match.group(1)) < 2:
-                    items.append([match.group(2)])
-                elif current.strip() and (current.startswith(" ") or current.startswith("\t")) and items:
-                    items[-1].append(current.strip())
-                else:
-                    break
-                i += 1
-            tag = "ol" if numbered else "ul"
-            out.append(f"<{tag}>" + "".join(f"<li>{_inline(' '.join(item), link_map)}</li>" for item in items)
-                       + f"</{tag}>")
+            html_list, i = _list(lines, i, link_map)
+            out.append(html_list)
         else:
             paragraph = []
             while i < len(lines) and lines[i].strip() and not _starts_block(lines, i):
@@ -98,6 +85,47 @@ def _blocks(lines: list[str], link_map) -> list[str]:
                 i += 1
             out.append("<p>" + _inline(" ".join(paragraph), link_map) + "</p>")
     return out
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _list(lines: list[str], i: int, link_map) -> tuple[str, int]:
+    """A bullet or numbered list starting at line i, with nested lists and continuation lines."""
+    numbered = bool(_NUMBERED.match(lines[i])) and not _BULLET.match(lines[i])
+    item_re = _NUMBERED if numbered else _BULLET
+    base = _indent(lines[i])
+    items: list[tuple[list[str], list[str]]] = []   # (text lines, nested lines)
+    while i < len(lines):
+        line = lines[i]
+        match = item_re.match(line)
+        if match and _indent(line) == base:
+            items.append(([match.group(2)], []))
+        elif not line.strip():
+            following = next((l for l in lines[i + 1:] if l.strip()), "")
+            if not items or not (_indent(following) > base or
+                                 (item_re.match(following) and _indent(following) == base)):
+                break
+            items[-1][1].append("")
+        elif _indent(line) > base and items:
+            text, nested = items[-1]
+            if not nested and not (_BULLET.match(line) or _NUMBERED.match(line)):
+                text.append(line.strip())          # a wrapped line of the item's own text
+            else:
+                nested.append(line)
+        else:
+            break
+        i += 1
+    parts = []
+    for text, nested in items:
+        inner = _inline(" ".join(text), link_map)
+        if any(l.strip() for l in nested):
+            cut = min(_indent(l) for l in nested if l.strip())
+            inner += "".join(_blocks([l[cut:] for l in nested], link_map))
+        parts.append(f"<li>{inner}</li>")
+    tag = "ol" if numbered else "ul"
+    return f"<{tag}>" + "".join(parts) + f"</{tag}>", i
 
 
 def _starts_block(lines: list[str], i: int) -> bool:

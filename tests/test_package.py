@@ -302,3 +302,9 @@ def test_bump_refuses_a_version_that_is_not_newer(tmp_path, monkeypatch, capsys)
     assert ET.parse(grain).getroot().find("version").text == "99.0.0"
     assert package.main(["check"]) == 0
     assert (REPO / "grain.xml").read_text().count("<version>99.0.0</version>") == 0   # the real one untouched
+
+
+def test_markdown_nested_lists_and_wrapped_items():
+    html = markdown_html.convert("- one\n  wrapped\n  - a\n  - b\n- two\n\n1. x\n2. y\n   - z\n")
+    assert "<ul><li>one wrapped<ul><li>a</li><li>b</li></ul></li><li>two</li></ul>" in html
+    assert "<ol><li>x</li><li>y<ul><li>z</li></ul></li></ol>" in html

@@ -187,6 +187,7 @@ def _ensure_dock(mw, spec: PanelSpec, report: InstallReport, logger: logging.Log
     if existing is not None:
         report.reused_docks.append(spec.key)
         return existing
+    dock_class = None
     try:
         module = importlib.import_module(spec.module)
         dock_class = getattr(module, spec.class_name, None)
@@ -194,6 +195,8 @@ def _ensure_dock(mw, spec: PanelSpec, report: InstallReport, logger: logging.Log
             raise ImportError(f"{spec.module} has no class {spec.class_name}")
         dock = dock_class(mw)
     except Exception as exc:
+        if dock_class is not None:
+            _discard_half_built(mw, dock_class)
         _panel_errors[spec.key] = f"{type(exc).__name__}: {exc}"
         logger.exception("layertools: the %s panel (%s.%s) is unavailable",
                          spec.title, spec.module, spec.class_name)
@@ -208,6 +211,19 @@ def _ensure_dock(mw, spec: PanelSpec, report: InstallReport, logger: logging.Log
     if hidden:
         dock.hide()  # out of the way until its menu entry or toolbar button is used
     return dock
+
+
+def _discard_half_built(mw, dock_class) -> None:
+    # A constructor that failed after QDockWidget.__init__(parent) leaves a (hidden) child of the main
+    # window behind; without this, every retry from the menu would leak one more.
+    try:
+        for child in mw.children():
+            if isinstance(child, dock_class):
+                child.hide()
+                child.objectName = ""
+                child.deleteLater()
+    except Exception:
+        pass
 
 
 def _place_first_time(mw, spec: PanelSpec, dock, logger: logging.Logger) -> None:

@@ -53,6 +53,10 @@ CASES = [
      lambda r: (r("8/0") ^ r("10/0")) | (r.box() - r("126/0")), True),
     ("RM_IHPSG13_1P_1024x8_c2_bm_bist.gds.gz", None, "(8/0 & 10/0) | (19/0 - 8/0)",
      lambda r: (r("8/0") & r("10/0")) | (r("19/0") - r("8/0")), True),
+    # a result polygon with 41,610 points and 3,261 holes: JoinMaxPolyVerts must not lose area
+    # (KLayout's Region.break does, on polygons with many holes)
+    ("RM_IHPSG13_1P_1024x8_c2_bm_bist.gds.gz", None, "bloat(0.2, 8/0, 0) - 10/0",
+     lambda r: r("8/0").sized(200) - r("10/0"), False),
 ]
 
 _LAYOUTS: dict[str, "db.Layout"] = {}

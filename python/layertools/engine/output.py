@@ -62,12 +62,31 @@ def shape_region(region: "db.Region", output_format: str, max_vertices: int, cut
         mode = getattr(db.Polygon, _DECOMPOSITION[output_format])
         return region.decompose_trapezoids_to_region(mode)
     shaped = region if cut or region.is_deep() else region.merged()
-    if max_vertices > 0:
-        shaped = shaped.dup() if shaped is region else shaped
-        shaped.merged_semantics = False
-        if not shaped.is_deep():
-            shaped.break_(max_vertices, 0.0)
+    if max_vertices > 0 and not shaped.is_deep():
+        return break_polygons(shaped, max_vertices)
     return shaped
+
+
+def break_polygons(region: "db.Region", max_vertices: int) -> "db.Region":
+    """Polygons of at most ``max_vertices`` points, same geometry (Xic's JoinMaxPolyVerts, D8).
+
+    KLayout's ``Region.break`` loses area on polygons with many holes (measured on the IHP SRAM:
+    1.68 µm² gone from one polygon with 3261 holes, in 0.28 and 0.30), so large polygons with
+    holes are made hole-free (cut lines) before they are broken.
+    """
+    holed = region.with_holes(1, None, False)  # at least one hole (the 2-argument form means "exactly")
+    plain = region.with_holes(0, False) if not holed.is_empty() else region.dup()
+    plain.merged_semantics = False
+    plain.break_(max_vertices, 0.0)
+    for polygon in holed.each():
+        if polygon.num_points() > max_vertices:
+            piece = db.Region(polygon.resolved_holes())
+            piece.merged_semantics = False
+            piece.break_(max_vertices, 0.0)
+            plain += piece
+        else:
+            plain.insert(polygon)
+    return plain
 
 
 def insert_region(shapes: "db.Shapes", region: "db.Region") -> int:

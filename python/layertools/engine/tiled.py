@@ -16,6 +16,7 @@ from typing import Callable
 from ..compat import db
 from ..language.ast import Binary, Call, Instances, LayerRef, Node, Number, Unary
 from .binding import BoundExpression
+from .output import break_polygons
 from .regions import LayerSource, RegionEvaluator, _scalar_identity, _truthy
 
 # Functions the tile script expresses directly (everything else is computed once, flat).
@@ -165,10 +166,14 @@ def evaluate_tiled(bound: BoundExpression, source: LayerSource, reference_box: "
     result = script.result
     if decompose is not None:
         result = f"{result}.decompose_trapezoids_to_region({decompose})"
-    elif max_vertices > 0:  # JoinMaxPolyVerts (D8); Region.break works in place
-        statements += [f"var joined = {result}.dup", f"joined.break({max_vertices}, 0.0)"]
-        result = "joined"
+    elif max_vertices > 0:
+        # JoinMaxPolyVerts (D8): Region.break works in place, and is only right for hole-free
+        # polygons; polygons with holes go to Python (few) to be made hole-free first.
+        statements += [f"var plain = {result}.with_holes(0, false)", f"plain.break({max_vertices}, 0.0)",
+                       f"_output(holed, {result}.with_holes(1, nil, false))"]
+        result = "plain"
     text = "; ".join(statements + [f"_output(o, {result})"])
+    holed = db.Region()
     aoi = db.Region(reference_box)
     # Bands of tile rows: each band is one TilingProcessor run, so that progress can be shown and a
     # cancel honoured between bands without Python in the tiles.
@@ -195,8 +200,12 @@ def evaluate_tiled(bound: BoundExpression, source: LayerSource, reference_box: "
             processor.input(name, region)
         processor.input("aoi", aoi)
         processor.output("o", *sink)
+        processor.output("holed", holed)
         processor.queue(text)
         processor.execute("layertools: evaluating tiles")
+    if not holed.is_empty():
+        layout_, cell_index, layer_index = sink
+        layout_.cell(cell_index).shapes(layer_index).insert(break_polygons(holed, max_vertices))
     if progress is not None:
         progress("tiles done", 1.0)
     return None, plan.tiles

@@ -17,11 +17,10 @@ from harness import TESTS_CONFTEST, require_gui, run_klayout  # noqa: E402
 
 # Both this file and tests/conftest.py are the module "conftest" for Python, and whichever pytest
 # loaded last answers `from conftest import ...` in every test module (this folder sorts before
-# tests/test_*.py).  So this one offers the same names as tests/conftest.py.
-REPO = TESTS_CONFTEST.REPO
-SHARED_DATA = TESTS_CONFTEST.SHARED_DATA
-ARTIFACTS = TESTS_CONFTEST.ARTIFACTS
-data_file = TESTS_CONFTEST.data_file
+# tests/test_*.py).  So this one offers every public name of tests/conftest.py too - except its
+# hooks, which must not run twice.
+globals().update({name: value for name, value in vars(TESTS_CONFTEST).items()
+                  if not name.startswith(("_", "pytest_")) and name not in globals()})
 
 _HERE = Path(__file__).resolve().parent
 

@@ -38,6 +38,12 @@ run_pytest() {
 run_pytest "all tests, PyPI klayout $("$LAYERTOOLS_PYTHON" -c 'import klayout.db as d; print(d.__version__)'), GUI tests in $(klayout -v)" \
     "$LAYERTOOLS_PYTHON" -m pytest -q -p no:cacheprovider "$@"
 
+# The core tests once more inside the KLayout application's own Python (Debian's 0.28.5: pya,
+# no klayout.db), where the panel and batch replay run it.  Tests that start subprocesses with
+# sys.executable or need the PyPI module's extras are left to the steps around this one.
+run_pytest "core tests inside the KLayout application ($(klayout -v))" \
+    klayout -b -r tests/in_klayout.py -rd args="tests/test_language.py tests/test_engine_xic.py tests/test_atomic.py tests/test_engine_real.py -q $*"
+
 if [ "${LAYERTOOLS_SKIP_COMPAT:-}" = 1 ]; then
     say "compatibility step skipped (LAYERTOOLS_SKIP_COMPAT=1)"
 else

@@ -294,7 +294,7 @@ def _scalar_identity(op: str, true: bool, scalar_left: bool) -> str | None:
 
 def _edge_polygons(edges: "db.Edges", dist: int) -> "db.Region":
     """A band ±dist around each edge, ends extended by dist (a wire along the outline)."""
-    return edges.extended(dist, dist, dist, dist, True).merged() if hasattr(edges, "extended") else db.Region()
+    return edges.extended(dist, dist, dist, dist, True).merged()
 
 
 def _zoid_polygon(constants: list[float], dbu: float) -> "db.Polygon":

@@ -74,8 +74,10 @@ def break_polygons(region: "db.Region", max_vertices: int) -> "db.Region":
     1.68 µm² gone from one polygon with 3261 holes, in 0.28 and 0.30), so large polygons with
     holes are made hole-free (cut lines) before they are broken.
     """
+    region = region.dup()
+    region.merged_semantics = False  # the polygons as given: tile pieces must stay apart
     holed = region.with_holes(1, None, False)  # at least one hole (the 2-argument form means "exactly")
-    plain = region.with_holes(0, False) if not holed.is_empty() else region.dup()
+    plain = region.with_holes(0, False) if not holed.is_empty() else region
     plain.merged_semantics = False
     plain.break_(max_vertices, 0.0)
     for polygon in holed.each():

@@ -137,3 +137,16 @@ def test_depth_limits_on_real_hierarchy():
             matches = (got ^ expected).is_empty()
             layout.delete_layer(result.layer_index)
             assert matches, (depth, strategy)
+
+
+@pytest.mark.parametrize("name, expression, expected", [
+    ("RM_IHPSG13_1P_1024x8_c2_bm_bist.gds.gz", "(8/0 & 10/0) | (19/0 - 8/0)", "deep"),     # reuse x265
+    ("RM_IHPSG13_1P_1024x8_c2_bm_bist.gds.gz", "!(30/0 | 50/0)", "tiled"),                  # inversion
+    ("tt_um_obriensp_be8.gds.gz", "(68/20 & 69/20) | (68/44 - 68/20)", "flat"),             # small
+    ("vexriscv.oas.gz", "(3/0 & 10/0) | (11/0 - 3/0)", "tiled"),                            # 900k flat
+])
+def test_auto_explains_its_choice(name, expression, expected):
+    layout = _layout(name)
+    plan = layertools.explain(layout, layout.top_cell(), expression, "1000/0")
+    assert plan.strategy == expected, plan.reason
+    assert "stored" in plan.reason and "flat" in plan.reason

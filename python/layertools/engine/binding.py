@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..compat import db
-from ..language.ast import Call, Instances, LayerRef, Node, children, walk
+from ..language.ast import Binary, Call, Instances, LayerRef, Node, Number, Unary, children, walk
 from .layers import resolve_cell, resolve_layer
 
 #: Functions whose result depends on the whole picture: under tiling they are computed once,
@@ -42,6 +42,19 @@ class BoundExpression:
     @property
     def reads_layers(self) -> bool:
         return bool(self.layer_of) or any(isinstance(n, Instances) for n in walk(self.tree))
+
+    def inverts(self) -> bool:
+        """True when the result involves the reference area itself (``!A``, ``geomNot``, ``A | 1``...):
+        hierarchical evaluation then has to work against one box covering the whole cell."""
+        for node in walk(self.tree):
+            if isinstance(node, Unary) and node.op == "!":
+                return True
+            if isinstance(node, Call) and node.name == "geomNot":
+                return True
+            if isinstance(node, Binary) and any(isinstance(side, Number) and abs(side.value) >= 1e-37
+                                                for side in (node.left, node.right)):
+                return True
+        return False
 
     def is_global(self, node: Node) -> bool:
         """True for a subtree that must see the whole picture (evaluated once, not per tile)."""

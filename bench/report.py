@@ -110,6 +110,8 @@ def _note(record: Dict) -> str:
     if not record.get("ok"):
         return "FAILED: " + (record.get("failure") or "")[:160].replace("|", "/")
     notes = []
+    if record.get("run"):
+        notes.append(f"run {record['run']}")
     if record.get("chosen"):
         notes.append(record["chosen"])
     phases = record.get("phases")
@@ -342,10 +344,16 @@ def merge_runs(runs: List[Dict]) -> Dict:
     merged["started_utc"] = " + ".join(run["started_utc"] for run in runs)
     merged["command"] = "` and `".join(run["command"] for run in runs)
     merged["files"] = {}
-    merged["cases"] = []
-    for run in runs:
+    by_id: Dict[str, Dict] = {}
+    for number, run in enumerate(runs, 1):
         merged["files"].update(run["files"])
-        merged["cases"] += run["cases"]
+        for record in run["cases"]:
+            if record.get("skipped") and record["id"] in by_id:
+                continue  # a case a later run did not get to keeps its earlier measurement
+            by_id[record["id"]] = dict(record, run=number)  # a later run's measurement wins
+    order = {label: i for i, label in enumerate(merged["files"])}
+    merged["cases"] = sorted(by_id.values(), key=lambda r: (order.get(r["file"], 99),
+                                                            list(by_id).index(r["id"])))
     merged["load_at_end"] = runs[-1].get("load_at_end")
     loads = [run["machine"]["load_at_start"] for run in runs]
     merged["machine"] = dict(runs[0]["machine"], load_at_start=loads[0])

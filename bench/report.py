@@ -134,6 +134,10 @@ def render(run: Dict) -> str:
                f"PyPI module {machine['klayout_pypi']} (layertools, `Python API`); "
                f"Python {machine['python']}; layertools {machine['layertools_commit']}"
                f"{' (uncommitted changes)' if machine.get('layertools_dirty') else ''}")
+    commits = sorted({r["layertools_commit"] for r in run["cases"] if r.get("layertools_commit")})
+    if commits:
+        out.append(f"- layertools as measured (commit per case, `+dirty` = uncommitted engine changes): "
+                   f"{', '.join(commits)}")
     out.append(f"- Each case is one fresh process; wall time covers start-up, reading the file, the work "
                f"and writing the whole layout with the result ({run['config']['out_format']}); peak RSS is "
                f"the process's own (`wait4`). Median of {run['config']['repeat']} run(s). "
@@ -315,12 +319,16 @@ def _targets_section(run: Dict) -> List[str]:
             checks.append((record["file"], record["workload"],
                            f"CLI overhead ≤ {CLI_OVERHEAD:.0%} ({_mode_label(record)})",
                            _verdict(overhead <= CLI_OVERHEAD), f"{overhead:+.0%} against the raw API"))
-    unequal = [r for r in run["cases"] if r.get("xor") and not r["xor"].get("reference")
-               and not r["xor"].get("equal")]
     checked = [r for r in run["cases"] if r.get("xor")]
-    if checked:
-        checks.append(("all", "all", "every result XOR-identical to its reference",
-                       _verdict(not unequal), f"{len(checked) - len(unequal)} of {len(checked)} identical"))
+    for engines, label in ((("layertools",), "every layertools result XOR-identical to its reference"),
+                           (tuple(ENGINES), "every result (baselines too) XOR-identical to its reference")):
+        subset = [r for r in checked if r["engine"] in engines]
+        unequal = [r for r in subset if not r["xor"].get("reference") and not r["xor"].get("equal")]
+        if subset:
+            detail = f"{len(subset) - len(unequal)} of {len(subset)} identical"
+            if unequal:
+                detail += "; differs: " + ", ".join(r["id"] for r in unequal)
+            checks.append(("all", "all", label, _verdict(not unequal), detail))
     if not checks:
         return []
     out = ["## Issue 7 targets on this run", "",
@@ -355,6 +363,7 @@ def merge_runs(runs: List[Dict]) -> Dict:
     merged["cases"] = sorted(by_id.values(), key=lambda r: (order.get(r["file"], 99),
                                                             list(by_id).index(r["id"])))
     merged["load_at_end"] = runs[-1].get("load_at_end")
+    merged["config"] = dict(runs[0]["config"], repeat="/".join(str(run["config"]["repeat"]) for run in runs))
     loads = [run["machine"]["load_at_start"] for run in runs]
     merged["machine"] = dict(runs[0]["machine"], load_at_start=loads[0])
     return merged

@@ -137,7 +137,7 @@ def test_bench_runs_end_to_end_on_a_small_tile(tmp_path):
     assert run["cases"][2].get("chosen", "").startswith("auto:")
     report = (results / "report.md").read_text()
     assert "| KLayout DRC 0.28.5 | deep |" in report and "reference" in report
-    assert "every result XOR-identical to its reference | pass" in report
+    assert "every layertools result XOR-identical to its reference | pass" in report
     assert not list((results / "out").glob("*.gds")), "outputs are removed after the XOR check"
 
 

@@ -7,7 +7,6 @@ sure that it cannot rot, and that its checks can fail.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys

@@ -61,7 +61,7 @@ def shape_region(region: "db.Region", output_format: str, max_vertices: int, cut
             return region  # decomposed inside the tiles already
         mode = getattr(db.Polygon, _DECOMPOSITION[output_format])
         return region.decompose_trapezoids_to_region(mode)
-    shaped = region if cut or region.is_deep() else region.merged()
+    shaped = region if cut else region.merged()
     if max_vertices > 0 and not shaped.is_deep():
         return break_polygons(shaped, max_vertices)
     return shaped

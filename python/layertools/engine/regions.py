@@ -24,13 +24,20 @@ class Pieces:
     regions: list
 
     def union(self) -> "db.Region":
-        out = db.Region()
-        for region in self.regions:
-            out += region
-        return out.merged()
+        return union(self.regions)
 
 
 Value = Union[float, "db.Region", Pieces]
+
+
+def union(regions: list) -> "db.Region":
+    """The union of regions.  Deep regions are only concatenated: KLayout 0.30.12 gets
+    ``A - (B | C)`` wrong in deep mode when ``B | C`` (or a merged concatenation) is deep
+    (IHP SRAM 8192x32: 13.6 µm² lost); with merged semantics a concatenation is the same union."""
+    out = db.Region()
+    for region in regions:
+        out += region
+    return out if out.is_deep() else out.merged()
 
 
 def own_region(cell: "db.Cell", layer_index: int) -> "db.Region":
@@ -164,7 +171,7 @@ class RegionEvaluator:
         if op in ("&", "*"):
             return a & b
         if op in ("|", "+"):
-            return a | b
+            return a + b if (a.is_deep() or b.is_deep()) else a | b  # see union()
         if op == "-":
             return a - b
         if op == "^":
@@ -186,10 +193,7 @@ class RegionEvaluator:
         if name == "zoid":
             return db.Region(_zoid_polygon(node.constants, self.dbu))
         if name == "geomOr":
-            out = db.Region()
-            for arg in args:
-                out += self.geometry(self.value(arg))
-            return out.merged()
+            return union([self.geometry(self.value(arg)) for arg in args])
         if name in ("geomAnd", "geomXor") and len(args) == 1:
             return self.coverage(name, self.value(args[0]))
         if name == "geomAnd":

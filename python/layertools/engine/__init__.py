@@ -46,7 +46,7 @@ def run(layout: "db.Layout", cell, expression: str, opts: EvalOptions, *, progre
     target = resolve_target(layout, opts.to, layer_aliases)
     result = EvalResult(expression=expression, target=target.label, threads=opts.threads,
                         partition=opts.partition)
-    report = progress or (lambda message, fraction: None)
+    report = progress or _no_progress
     scratch = ScratchLayer(layout)
     try:
         if is_empty(expression):
@@ -75,6 +75,10 @@ def run(layout: "db.Layout", cell, expression: str, opts: EvalOptions, *, progre
         raise
     result.seconds = time.perf_counter() - start
     return result
+
+
+def _no_progress(message: str, fraction: "float | None") -> None:
+    """The default progress callback: nothing to show, and tiles run in one piece."""
 
 
 def _resolve_cell(layout: "db.Layout", cell) -> "db.Cell":
@@ -174,7 +178,7 @@ def _evaluate_cell(layout, cell, bound: BoundExpression, depth, strategy: str, p
         max_vertices = opts.join_max_poly_verts if opts.format in ("default", "joined") else 0
         sink = (layout, cell.cell_index(), scratch.ensure())
         region, tiles = evaluate_tiled(bound, source, box, evaluator, tile, threads, opts.format, sink,
-                                       max_vertices, report)
+                                       max_vertices, None if report is _no_progress else report)
     else:
         report(f"evaluating ({strategy})", None)
         region, tiles = evaluator.result(), 1

@@ -17,8 +17,9 @@ from .binding import BoundExpression
 
 #: Flat shapes per stored shape above which hierarchical evaluation wins (SRAM: ~5900, TT06: ~7).
 DEEP_REUSE_RATIO = 20.0
-#: Flat shapes on the layers read above which partitioned, threaded evaluation pays off.
-TILED_MIN_FLAT_SHAPES = 300_000
+#: Flat shapes on the layers read above which partitioned, threaded evaluation pays off
+#: (tt06, !(70/20 | 71/20), 124k flat shapes: tiled 3.2 s, flat 3.8 s on 2 cores).
+TILED_MIN_FLAT_SHAPES = 100_000
 
 
 @dataclass

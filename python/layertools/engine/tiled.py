@@ -177,7 +177,7 @@ def evaluate_tiled(bound: BoundExpression, source: LayerSource, reference_box: "
     aoi = db.Region(reference_box)
     # Bands of tile rows: each band is one TilingProcessor run, so that progress can be shown and a
     # cancel honoured between bands without Python in the tiles.
-    bands = _bands(plan, threads)
+    bands = _bands(plan, threads) if progress is not None else [(0, plan.ny)]
     for number, (row0, row1) in enumerate(bands):
         if progress is not None:
             progress(f"tiles: rows {row0 + 1}-{row1} of {plan.ny}", number / len(bands))
@@ -212,8 +212,9 @@ def evaluate_tiled(bound: BoundExpression, source: LayerSource, reference_box: "
 
 
 def _bands(plan: TilingPlan, threads: int) -> list[tuple[int, int]]:
-    """Row ranges: about 20 bands, each wide enough to keep every worker busy."""
-    per_band = max(1, math.ceil(plan.ny / 20))
+    """Row ranges for progress reports: about 8 bands, each wide enough to keep every worker busy
+    (each band ends with workers idle, so bands cost thread scaling: one band without progress)."""
+    per_band = max(1, math.ceil(plan.ny / 8))
     min_tiles = 4 * max(1, threads)
     while per_band < plan.ny and per_band * plan.nx < min_tiles:
         per_band += 1

@@ -137,7 +137,8 @@ def _plan(layout, cell, bound: BoundExpression, target: Target, opts: EvalOption
         if merge:
             existing = db.Region() if opts.clear else own_region(each, target.index)
             region = (existing + _flat(region)).merged()
-        shaped = shape_region(region, opts.format, opts.join_max_poly_verts)
+        shaped = shape_region(region, opts.format, opts.join_max_poly_verts,
+                              merged=region.is_deep() and not merge and bound.result_is_merged())
         if shaped.is_deep() and opts.clear:
             clear += list(each.called_cells())
         writes.append(CellWrite(each.cell_index(), region=shaped, clear_cells=clear, store=store))

@@ -513,3 +513,12 @@ def test_dotted_layer_names_get_a_quoting_hint():
 def test_deep_counts_every_cell_it_writes():
     layout, top, result = evaluate(fixture_f2, "A | B", strategy="deep")
     assert result.cells_written == 2
+
+
+@pytest.mark.parametrize("options", [dict(strategy="deep", recursive=True), dict(strategy="tiled", partition=50),
+                                     dict(strategy="auto"), dict(strategy="tiled")])
+def test_explain_plans_what_evaluate_does(options):
+    layout, top = fixture_f2()
+    plan = layertools.explain(layout, top, "A | B", "NEW", **options)
+    result = layertools.evaluate(layout, top, "A | B", "NEW", **options)
+    assert (plan.strategy, plan.partition, plan.threads) == (result.strategy, result.partition, result.threads)

@@ -115,7 +115,7 @@ def _plan(layout, cell, bound: BoundExpression, target: Target, opts: EvalOption
         result.copied = True
         result.strategy = "copy"
         return _copy(layout, cells, bound, target, opts, 0 if recursive else depth)
-    strategy, partition, threads = _strategy(layout, cell, bound, target, opts, result, recursive)
+    strategy, partition, threads = choose_strategy(layout, cell, bound, target, opts, result, recursive)
     writes = []
     for number, each in enumerate(cells):
         if recursive:
@@ -145,7 +145,8 @@ def _plan(layout, cell, bound: BoundExpression, target: Target, opts: EvalOption
     return writes
 
 
-def _strategy(layout, cell, bound, target: Target, opts: EvalOptions, result: EvalResult, recursive: bool):
+def choose_strategy(layout, cell, bound, target: Target, opts: EvalOptions, result: EvalResult, recursive: bool):
+    """The strategy, partition and threads a run uses (auto resolved), recorded in ``result``."""
     strategy, partition, threads = opts.strategy, opts.partition, opts.threads
     if strategy == "auto":
         target_below = target.index is not None and has_shapes_below(layout, cell, target.index)

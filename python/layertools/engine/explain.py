@@ -7,8 +7,7 @@ from dataclasses import dataclass, field
 from ..compat import db
 from ..language import is_empty, parse, to_text
 from ..language.ast import LayerRef, walk
-from ..options import EvalOptions
-from .auto import choose
+from ..options import EvalOptions, EvalResult
 from .binding import bind, reference_box
 from .layers import layer_label, resolve_target
 from .tiled import plan_tiles
@@ -67,11 +66,10 @@ def explain(layout: "db.Layout", cell, expression: str, to: str, layer_aliases=N
         out.path = "copy"
         return out
     out.path = "expression"
-    out.strategy, out.partition, out.threads = opts.strategy, opts.partition, opts.threads
-    if opts.strategy == "auto":
-        choice = choose(layout, cell, bound, opts.partition, opts.threads, target_in_subcells=False)
-        out.strategy, out.partition, out.threads, out.reason = (choice.strategy, choice.partition,
-                                                                 choice.threads, choice.reason)
+    from . import choose_strategy  # the same decision the run makes
+    plan = EvalResult(expression=expression, target=target.label)
+    choose_strategy(layout, cell, bound, target, opts, plan, opts.recursive and opts.depth_limit() != 0)
+    out.strategy, out.partition, out.threads, out.reason = plan.strategy, plan.partition, plan.threads, plan.reason
     if out.strategy == "tiled" and out.partition:
         out.tiles = plan_tiles(reference_box(layout, cell, bound), layout.dbu, out.partition, bound.halo_um).tiles
     return out

@@ -144,10 +144,7 @@ class RegionEvaluator:
         if isinstance(node, Instances):
             return self.source.instances()
         if isinstance(node, Unary):
-            operand = self.value(node.operand)
-            if isinstance(operand, float):  # folded by the parser, kept for completeness
-                return -operand if node.op == "-" else (0.0 if _truthy(operand) else 1.0)
-            return self.reference.dup() - self.geometry(operand)
+            return self.reference.dup() - self.geometry(self.value(node.operand))  # scalars are folded
         if isinstance(node, Binary):
             return self.binary(node.op, self.value(node.left), self.value(node.right))
         if isinstance(node, Call):
@@ -155,8 +152,6 @@ class RegionEvaluator:
         raise EvaluationError(f"cannot evaluate {node!r}")
 
     def binary(self, op: str, left: Value, right: Value) -> Value:
-        if isinstance(left, float) and isinstance(right, float):
-            raise EvaluationError("internal: unfolded scalar operation")
         # Cheap identities first: they avoid whole-layer booleans against the reference box.
         if isinstance(left, float) or isinstance(right, float):
             scalar, other, scalar_left = (left, right, True) if isinstance(left, float) else (right, left, False)

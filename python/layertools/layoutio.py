@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from typing import Callable
 
 from .compat import db
 from .errors import CellNotFoundError, LayertoolsError
@@ -32,17 +33,22 @@ def read_layout(path: str) -> "db.Layout":
 def write_layout(layout: "db.Layout", path: str) -> None:
     """Write the whole layout to ``path`` atomically: a failed write leaves no (partial) file."""
     check_output_path(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    suffix = _full_suffix(path)
-    fd, temp = tempfile.mkstemp(prefix=".layertools-", suffix=suffix, dir=directory)
-    os.close(fd)
+    options = db.SaveLayoutOptions()
+    options.set_format_from_filename(path)
     try:
-        options = db.SaveLayoutOptions()
-        options.set_format_from_filename(path)
-        layout.write(temp, options)
-        os.replace(temp, path)
+        replace_atomically(path, lambda temp: layout.write(temp, options), _full_suffix(path))
     except RuntimeError as exc:
         raise LayoutFileError(f"cannot write {path}: {_klayout_message(exc)}") from None
+
+
+def replace_atomically(path: str, write: Callable[[str], None], suffix: str = "") -> None:
+    """Call ``write(temporary path)`` beside ``path``, then rename it over ``path``: readers see the
+    old file or the whole new one, and a failure leaves no partial file.  Errors propagate."""
+    fd, temp = tempfile.mkstemp(prefix=".layertools-", suffix=suffix, dir=os.path.dirname(os.path.abspath(path)))
+    os.close(fd)
+    try:
+        write(temp)
+        os.replace(temp, path)
     finally:
         if os.path.exists(temp):
             os.unlink(temp)

@@ -481,21 +481,15 @@ def save_recipe(recipe: Recipe, path: str | os.PathLike) -> None:
 
 
 def _write_text_atomically(path: str, text: str) -> None:
-    import tempfile
-    directory = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, temp = tempfile.mkstemp(prefix=".layertools-", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        raise RecipeError(f"cannot write {path}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as stream:
+    from .layoutio import replace_atomically
+
+    def write(temp: str) -> None:
+        with open(temp, "w", encoding="utf-8", newline="\n") as stream:
             stream.write(text)
-        os.replace(temp, path)
+    try:
+        replace_atomically(path, write, ".tmp")
     except OSError as exc:
         raise RecipeError(f"cannot write {path}: {exc.strerror or exc}") from None
-    finally:
-        if os.path.exists(temp):
-            os.unlink(temp)
 
 
 # --------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ..compat import db
-from ..language.ast import Binary, Call, Instances, LayerRef, Node, Number, Unary
+from ..language.ast import Binary, Call, LayerRef, Node, Number, Unary
 from .binding import BoundExpression
 from .output import break_polygons
 from .regions import LayerSource, RegionEvaluator, _scalar_identity, _truthy

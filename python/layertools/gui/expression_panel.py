@@ -583,19 +583,18 @@ class ExpressionDock(pya.QDockWidget):
     def save_recording(self, path: str) -> int:
         """Write the recording as a recipe (YAML); returns the number of steps."""
         from ..recipe import save_recipe
-        recipe = self._nonempty_recipe()
-        save_recipe(recipe, path)
-        self._saved = True
-        self._set_status(html.escape(f"Recipe with {len(recipe.steps)} step(s) saved to {path}"), OK_COLOUR)
-        return len(recipe.steps)
+        return self._save(save_recipe, "Recipe", path)
 
     def save_recording_macro(self, path: str) -> int:
         """Write the recording as a KLayout Python macro (.lym); returns the number of steps."""
         from ..recipe import save_macro
+        return self._save(save_macro, "Macro", path)
+
+    def _save(self, save, kind: str, path: str) -> int:
         recipe = self._nonempty_recipe()
-        save_macro(recipe, path)
+        save(recipe, path)
         self._saved = True
-        self._set_status(html.escape(f"Macro with {len(recipe.steps)} step(s) saved to {path}"), OK_COLOUR)
+        self._set_status(html.escape(f"{kind} with {len(recipe.steps)} step(s) saved to {path}"), OK_COLOUR)
         return len(recipe.steps)
 
     def replay_file(self, path: str) -> list[EvalResult] | None:

@@ -88,15 +88,12 @@ class MemoryReport:
     def export(self, path: str) -> None:
         """Write the report as YAML (.yaml/.yml) or JSON (anything else), atomically."""
         text = self.to_yaml() if path.lower().endswith((".yaml", ".yml")) else self.to_json() + "\n"
-        directory = os.path.dirname(os.path.abspath(path))
-        temp = os.path.join(directory, f".{os.path.basename(path)}.tmp{os.getpid()}")
-        try:
+        from ..layoutio import replace_atomically
+
+        def write(temp: str) -> None:
             with open(temp, "w", encoding="utf-8") as stream:
                 stream.write(text)
-            os.replace(temp, path)
-        finally:
-            if os.path.exists(temp):
-                os.unlink(temp)
+        replace_atomically(path, write, ".tmp")
 
     # --- text ---------------------------------------------------------------------------------
     def to_text(self) -> str:

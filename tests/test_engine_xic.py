@@ -302,6 +302,30 @@ def test_t58_join_max_poly_verts():  # D8
     assert len(list(top.shapes(layer_index(layout, "NEW")).each())) == 1
 
 
+@pytest.mark.parametrize("expression", ["M | 0", "M - H", "bloat(0, M, 0)"])
+def test_t58_join_max_poly_verts_in_tiles(expression):
+    """Tiles break their own result in place when it has no holes, and send holed polygons to
+    the hole-free path: both must keep the area and honour the limit."""
+    def comb_with_hole():
+        layout, top = fixture_f1()
+        add_box(layout, top, "M", 0, 0, 100, 5)
+        for i in range(12):
+            add_box(layout, top, "M", i * 8, 0, i * 8 + 4, 40)
+        add_box(layout, top, "M", 200, 0, 300, 100)  # a ring: a polygon with a hole ...
+        add_box(layout, top, "H", 240, 40, 260, 60)  # ... once H is cut out
+        return layout, top
+    layout, top, result = evaluate(comb_with_hole, expression, format="joined", join_max_poly_verts=20,
+                                   strategy="tiled", partition=1000)
+    assert result.strategy == "tiled"
+    shapes = list(top.shapes(layer_index(layout, "NEW")).each())
+    assert all(s.polygon.num_points() <= 20 for s in shapes)
+    assert len(shapes) > 2
+    expected = region_of(layout, top, "M").merged()
+    if "H" in expression:
+        expected -= region_of(layout, top, "H")
+    assert new_area(layout, top) == pytest.approx(area_um2(expected))
+
+
 # -- partitioning (F3) ---------------------------------------------------------------------------
 
 def test_t59_t60_objects_are_cut_at_grid_lines():

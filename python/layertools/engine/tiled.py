@@ -167,10 +167,15 @@ def evaluate_tiled(bound: BoundExpression, source: LayerSource, reference_box: "
     if decompose is not None:
         result = f"{result}.decompose_trapezoids_to_region({decompose})"
     elif max_vertices > 0:
-        # JoinMaxPolyVerts (D8): Region.break works in place, and is only right for hole-free
-        # polygons; polygons with holes go to Python (few) to be made hole-free first.
-        statements += [f"var plain = {result}.with_holes(0, false)", f"plain.break({max_vertices}, 0.0)",
-                       f"_output(holed, {result}.with_holes(1, nil, false))"]
+        # JoinMaxPolyVerts (D8): Region.break is only right for hole-free polygons, so polygons
+        # with holes go to Python (few) to be made hole-free first.  A tile without holes (nearly
+        # all) breaks its own temporary result in place: one pass, no filtered copy (the copy cost
+        # 7 % of the engine's time on tt06).
+        in_place = result.startswith("t")  # a temporary of this script, never an input
+        statements += [f"var holes = {result}.with_holes(1, nil, false)",
+                       f"var plain = holes.is_empty ? {result if in_place else f'{result}.dup'} "
+                       f": {result}.with_holes(0, false)",
+                       f"plain.break({max_vertices}, 0.0)", "_output(holed, holes)"]
         result = "plain"
     text = "; ".join(statements + [f"_output(o, {result})"])
     holed = db.Region()

@@ -78,3 +78,32 @@ def test_success_changes_only_the_target_layer():
     layertools.evaluate(layout, top, "A | B", "A")
     after = [(i, [str(s) for s in top.shapes(i).each()]) for i in layout.layer_indexes() if i != a]
     assert before == after
+
+
+@pytest.mark.parametrize("native", [False, True])
+def test_tiles_run_in_bands_only_where_nobody_else_shows_their_progress(native):
+    """A progress callback gets bands of tile rows (progress and cancel between them); one that says
+    KLayout's own progress bar follows the tiles (the application's) gets them in one run, because
+    every band end leaves workers idle.  Either way the result is the same."""
+    layout = db.Layout()
+    layout.read(str(data_file("tt_um_obriensp_be8.gds.gz")))
+    messages = []
+
+    class Progress:
+        klayout_shows_tile_progress = native
+
+        def __call__(self, message, fraction):
+            messages.append(message)
+
+    result = layertools.evaluate(layout, layout.top_cell(), "(68/20 & 69/20) | (68/44 - 68/20)", "1000/0",
+                                 strategy="tiled", partition=20.0, threads=2, progress=Progress())
+    tile_runs = [m for m in messages if m.startswith("tiles: ")]
+    if native:
+        assert len(tile_runs) == 1 and " x " in tile_runs[0]
+    else:
+        assert len(tile_runs) > 1 and all(m.startswith("tiles: rows ") for m in tile_runs)
+    written = db.Region(layout.top_cell().begin_shapes_rec(result.layer_index))
+    top = layout.top_cell()
+    m1, m2, via = (db.Region(top.begin_shapes_rec(layout.find_layer(l, d)))
+                   for l, d in ((68, 20), (69, 20), (68, 44)))
+    assert (written ^ ((m1 & m2) | (via - m1))).is_empty()

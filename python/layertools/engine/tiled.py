@@ -181,11 +181,16 @@ def evaluate_tiled(bound: BoundExpression, source: LayerSource, reference_box: "
     holed = db.Region()
     aoi = db.Region(reference_box)
     # Bands of tile rows: each band is one TilingProcessor run, so that progress can be shown and a
-    # cancel honoured between bands without Python in the tiles.
-    bands = _bands(plan, threads) if progress is not None else [(0, plan.ny)]
+    # cancel honoured between bands without Python in the tiles.  Each band ends with workers idle,
+    # so where KLayout's own progress bar follows the tiles (in the application; its Cancel stops
+    # the run) the tiles run in one piece.
+    banded = progress is not None and not getattr(progress, "klayout_shows_tile_progress", False)
+    bands = _bands(plan, threads) if banded else [(0, plan.ny)]
     for number, (row0, row1) in enumerate(bands):
+        label = (f"tiles: rows {row0 + 1}-{row1} of {plan.ny}" if banded
+                 else f"tiles: {plan.nx} x {plan.ny} of {plan.tile_um:g} µm")
         if progress is not None:
-            progress(f"tiles: rows {row0 + 1}-{row1} of {plan.ny}", number / len(bands))
+            progress(label, number / len(bands))
         processor = db.TilingProcessor()
         processor.dbu = dbu
         processor.tile_size(plan.tile_um, plan.tile_um)
@@ -207,7 +212,7 @@ def evaluate_tiled(bound: BoundExpression, source: LayerSource, reference_box: "
         processor.output("o", *sink)
         processor.output("holed", holed)
         processor.queue(text)
-        processor.execute("layertools: evaluating tiles")
+        processor.execute(label)
     if not holed.is_empty():
         layout_, cell_index, layer_index = sink
         layout_.cell(cell_index).shapes(layer_index).insert(break_polygons(holed, max_vertices))

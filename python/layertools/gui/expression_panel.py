@@ -458,7 +458,8 @@ class ExpressionDock(pya.QDockWidget):
         return ""
 
     def request_cancel(self) -> None:
-        """Cancel the running evaluation at its next progress report (layout left unchanged)."""
+        """Cancel the running evaluation at its next progress report (layout left unchanged); tiles
+        run in one piece under KLayout's own progress bar, whose Cancel button stops them at once."""
         if self._progress is not None:
             self._progress.cancel()
 

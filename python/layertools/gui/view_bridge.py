@@ -194,6 +194,9 @@ class KLayoutProgress:
     does the same programmatically (the next update raises)."""
 
     STEPS = 1000
+    #: The tiling processor's own progress bar shows each tile and has a Cancel button in the
+    #: application, so the engine runs the tiles in one piece instead of bands (which cost threads).
+    klayout_shows_tile_progress = True
 
     def __init__(self, title: str):
         self._title = title

@@ -53,7 +53,7 @@ ENGINES = {
     "api": "Python API",
     "api-app": "Python API (app)",
 }
-GROUPS = ("main", "threads", "partition")
+GROUPS = ("main", "threads", "partition", "overhead")
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,9 @@ class Case:
     partition: Optional[float] = None
     threads: int = 0
     group: str = "main"
-    extra: tuple = field(default=())  # more layertools options, e.g. ("--partition", "none")
+    #: layertools with JoinMaxPolyVerts off (``--join-max-verts 0``): the engine without the D8
+    #: breaking pass, which the raw-API baseline does not do either
+    no_break: bool = False
 
     @property
     def id(self) -> str:
@@ -75,6 +77,8 @@ class Case:
             parts.append(f"t{self.threads}")
         elif self.threads:
             parts.append(f"t{self.threads}")
+        if self.no_break:
+            parts.append("j0")
         return f"{self.file.label}/{self.workload.name}/{'-'.join(parts)}"
 
     @property
@@ -95,6 +99,8 @@ class Case:
                          "--threads", str(self.threads)]
             elif self.mode == "deep" and self.threads:
                 argv += ["--threads", str(self.threads)]
+            if self.no_break:
+                argv += ["--join-max-verts", "0"]
             return argv, env
         if self.engine == "drc":
             script = os.path.join(work_dir, self.slug + ".drc")
@@ -163,6 +169,11 @@ def build_cases(file_labels: Sequence[str], workloads: Sequence[str], engines: S
                            for t in (0, 1, 2)]
                 matrix += [Case(bench_file, workload, "api", "tiled", 100.0, t, "threads")
                            for t in (0, 1, 2)]
+            if "overhead" in groups and scaling:
+                # where the engine's time goes against the raw API: the D8 breaking pass or the rest
+                matrix += [Case(bench_file, workload, "layertools", mode, partition, threads, "overhead",
+                                no_break=True)
+                           for mode, partition, threads in (("flat", None, 0), ("tiled", 100.0, 2))]
             if "partition" in groups and scaling:
                 matrix += [Case(bench_file, workload, "layertools", "tiled", p, 2, "partition")
                            for p in (50.0, 100.0, 200.0, 500.0, None)]

@@ -230,6 +230,7 @@ def _new_record(case: Case, args, argv, output) -> Dict:
         "id": case.id, "file": case.file.label, "workload": case.workload.name,
         "workload_kind": case.workload.kind, "expression": case.workload.xic, "engine": case.engine,
         "mode": case.mode, "partition": case.partition, "threads": case.threads, "group": case.group,
+        "no_break": case.no_break,
         "klayout": _klayout_of(case, args), "argv": argv, "output": output, "runs": [],
     }
 
@@ -291,7 +292,9 @@ def run_case(case: Case, python: str, args, out_dir: str, work_dir: str, log_dir
                       "timed_out": "time limit" in measured.killed,
                       "load_before": measured.load_before, "load_after": measured.load_after}
         record["runs"].append(run_record)
+        record.pop("phases", None)
         _harvest(record, measured.stdout_tail + "\n" + measured.stderr_tail)
+        run_record["phases"] = record.pop("phases", None)
         status = "ok" if measured.ok else "FAILED " + measured.failure()[:120]
         _log(f"{prefix} {case.id:42s} {measured.wall_s:7.2f} s {measured.peak_rss_bytes / 1e6:7.0f} MB "
              f"cpu {measured.cpu_ratio:4.2f}  load {measured.load_before[0]:.2f}  {status}")

@@ -190,3 +190,38 @@ def test_deep_xor_maps_cells_by_placement_not_by_name(tmp_path):
     assert [r["equal"] for r in again] == [True, True, False]
     assert sorted(cell.name for cell in reference_layout[0].each_cell()) == ["C", "K", "TOP"]
     assert list(reference_layout[0].layer_indexes()) == [reference_layout[2]]
+
+
+def test_report_targets_use_the_engine_clock_and_keep_the_no_break_variant_apart():
+    """The report's arithmetic on made-up records: what the CLI adds, thread scaling of the
+    evaluation and of the whole process, and the ``--join-max-verts 0`` rows never standing in
+    for the real ones."""
+    import report
+
+    def case(engine, mode, wall, compute, threads=0, partition=None, no_break=False):
+        return {"id": f"tt06/mix/{engine}-{mode}-{threads}-{no_break}", "file": "tt06", "workload": "mix",
+                "workload_kind": "boolean mix", "expression": "x", "engine": engine, "mode": mode,
+                "partition": partition, "threads": threads, "group": "main", "no_break": no_break,
+                "klayout": "0.30", "ok": True, "wall_s": wall, "peak_rss_bytes": 200e6, "cpu_s": wall,
+                "cpu_ratio": 1.0, "phases": {"read_s": 1.0, "compute_s": compute, "write_s": 1.0}}
+
+    cases = [case("drc", "deep", 30.0, None),
+             case("layertools", "tiled", 20.2, 18.0, 0, 100.0),
+             case("layertools", "tiled", 11.6, 9.4, 2, 100.0),
+             case("layertools", "tiled", 11.0, 8.9, 2, 100.0, no_break=True),
+             case("api", "tiled", 11.0, 8.8, 2, 100.0),
+             case("layertools", "auto", 11.7, 9.4, 2, 100.0)]
+    run = {"cases": cases, "floors": {"python + import klayout.db": 0.15}, "files": {"tt06": {}},
+           "config": {"timeout_s": 300}}
+    two = report._find(cases, engine="layertools", mode="tiled", threads=2)
+    assert two["no_break"] is False and two["wall_s"] == 11.6
+    assert report._find(cases, engine="layertools", mode="tiled", threads=2, no_break=True)["wall_s"] == 11.0
+    # 11.6 s = 0.15 start-up + 1 read + 9.4 evaluation + 1 write + 0.05 for the command line itself
+    assert report._own_overhead(two, run) == pytest.approx(0.05 / 9.4)
+    text = "\n".join(report._targets_section(run))
+    assert "tiled threads=2 ≥ 1.7x threads=0 (evaluation) | pass | 1.91x" in text
+    assert "tiled threads=2 ≥ 1.7x threads=0 (whole process) | pass | 1.74x" in text
+    assert "CLI adds ≤ 5% to the engine (tiled 100 µm, 2 thr) | pass | +0.5%" in text
+    assert "CLI + engine ≤ 5% over the raw API (tiled 100 µm, 2 thr) | **FAIL** | +5%" in text
+    assert "no D8 break) | pass" in text  # the variant has its own rows, against the same raw API
+    assert "auto ≤ 1.1x best fixed layertools | pass | 1.01x of tiled 100 µm, 2 thr (11.6 s)" in text

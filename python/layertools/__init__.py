@@ -30,6 +30,11 @@ def evaluate(layout, cell, expression: str, to: str, **options) -> EvalResult:
     Options are the fields of :class:`EvalOptions` (depth, recursive, strategy, partition, threads,
     clear, format, merge, fast, ...).  Nothing in the layout changes unless the whole evaluation
     succeeds.  See layertools-contract.md §3.
+
+    ``progress=callable(message, fraction)`` is told what runs and may raise to cancel.  With it,
+    tiles run in bands of rows so that it is called between them; a callable whose attribute
+    ``klayout_shows_tile_progress`` is true (the panel's, in the application, where KLayout's own
+    progress bar follows each tile and has a Cancel button) gets the tiles in one piece instead.
     """
     from .engine import evaluate as _evaluate
     return _evaluate(layout, cell, expression, to, **options)

@@ -169,8 +169,8 @@ def evaluate_tiled(bound: BoundExpression, source: LayerSource, reference_box: "
     elif max_vertices > 0:
         # JoinMaxPolyVerts (D8): Region.break is only right for hole-free polygons, so polygons
         # with holes go to Python (few) to be made hole-free first.  A tile without holes (nearly
-        # all) breaks its own temporary result in place: one pass, no filtered copy (the copy cost
-        # 7 % of the engine's time on tt06).
+        # all) breaks its own temporary result in place: one pass, no filtered copy (that copy cost
+        # about 0.15 s of 8 s on tt06's boolean mix).
         in_place = result.startswith("t")  # a temporary of this script, never an input
         statements += [f"var holes = {result}.with_holes(1, nil, false)",
                        f"var plain = holes.is_empty ? {result if in_place else f'{result}.dup'} "

@@ -179,8 +179,9 @@ def _evaluate_cell(layout, cell, bound: BoundExpression, depth, strategy: str, p
         tile = partition if partition else max(box.width(), box.height()) * layout.dbu + 2 * bound.halo_um + 1
         max_vertices = opts.join_max_poly_verts if opts.format in ("default", "joined") else 0
         sink = (layout, cell.cell_index(), scratch.ensure())
-        region, tiles = evaluate_tiled(bound, source, box, evaluator, tile, threads, opts.format, sink,
-                                       max_vertices, None if report is _no_progress else report)
+        region = None  # in the scratch layer
+        tiles = evaluate_tiled(bound, source, box, evaluator, tile, threads, opts.format, sink,
+                               max_vertices, None if report is _no_progress else report)
     else:
         report(f"evaluating ({strategy})", None)
         region, tiles = evaluator.result(), 1

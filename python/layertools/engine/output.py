@@ -51,19 +51,17 @@ class ScratchLayer:
             self.index = None
 
 
-def shape_region(region: "db.Region", output_format: str, max_vertices: int, cut: bool = False,
+def shape_region(region: "db.Region", output_format: str, max_vertices: int,
                  merged: bool = False) -> "db.Region":
     """The result as Joined polygons (broken above ``max_vertices``) or as split trapezoids.
 
-    ``cut``: the region holds per-tile pieces that must stay apart (objects cut at grid lines).
-    ``merged``: the region is known to be merged already (a deep boolean result).
+    ``merged``: the region is known to be merged already (a deep boolean result).  Tiles shape
+    their own output; a tiled result comes here only once merged with existing objects.
     """
     if output_format in _DECOMPOSITION:
-        if cut:
-            return region  # decomposed inside the tiles already
         mode = getattr(db.Polygon, _DECOMPOSITION[output_format])
         return region.decompose_trapezoids_to_region(mode)
-    shaped = region if (cut or merged) else region.merged()
+    shaped = region if merged else region.merged()
     if max_vertices > 0 and not shaped.is_deep():
         return break_polygons(shaped, max_vertices)
     return shaped

@@ -155,9 +155,9 @@ class TileCompiler:
 def evaluate_tiled(bound: BoundExpression, source: LayerSource, reference_box: "db.Box",
                    flat: RegionEvaluator, tile_um: float, threads: int, output_format: str,
                    sink: tuple, max_vertices: int = 0,
-                   progress: Callable[[str, float | None], None] | None = None) -> tuple[None, int]:
+                   progress: Callable[[str, float | None], None] | None = None) -> int:
     """Evaluate on tiles, writing each tile's clipped result straight into ``sink`` =
-    (layout, cell index, layer index); returns (None, number of tiles)."""
+    (layout, cell index, layer index); returns the number of tiles."""
     layout, dbu = source.layout, source.layout.dbu
     plan = plan_tiles(reference_box, dbu, tile_um, bound.halo_um)
     script = TileCompiler(bound, flat).compile()
@@ -218,7 +218,7 @@ def evaluate_tiled(bound: BoundExpression, source: LayerSource, reference_box: "
         layout_.cell(cell_index).shapes(layer_index).insert(break_polygons(holed, max_vertices))
     if progress is not None:
         progress("tiles done", 1.0)
-    return None, plan.tiles
+    return plan.tiles
 
 
 def _bands(plan: TilingPlan, threads: int) -> list[tuple[int, int]]:

@@ -3,11 +3,12 @@
 
 Starts KLayout (Debian's 0.28.5 GUI) under Xvfb on a layout, and in that one process alternates
 the engine called directly (``layertools.evaluate``: no progress, no undo step) with the panel's
-Evaluate (progress bar with Cancel, bands of tiles, one undo step, a layer-panel entry) for each
-configuration.  Prints a Markdown table and writes it with the raw numbers to
+Evaluate (KLayout's progress bar with Cancel, one undo step unless in Fast mode, a layer-panel
+entry) for each configuration.  Prints a Markdown table and writes it with the raw numbers to
 ``bench/results/panel-<time>/``.
 
-    python3 bench/panel.py                     # tt06, boolean mix: tiled 2 threads, tiled 0 threads, deep
+    python3 bench/panel.py                     # tt06, boolean mix: tiled 2 threads (with undo and in
+                                               # Fast mode), tiled 0 threads, deep
     python3 bench/panel.py --repeat 5 --configs tiled:100:2
     python3 bench/panel.py --file tt_um_obriensp_be8.gds.gz --repeat 1    # a quick check
 """

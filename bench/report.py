@@ -85,8 +85,8 @@ def _mode_label(record: Dict) -> str:
     mode = record["mode"]
     if mode == "tiled":
         partition = "none" if record["partition"] is None else f"{record['partition']:g} µm"
-        return f"tiled {partition}, {record['threads']} thr" + (", no D8 break" if record.get("no_break") else "")
-    if record.get("threads"):
+        mode = f"tiled {partition}, {record['threads']} thr"
+    elif record.get("threads"):
         mode = f"{mode}, {record['threads']} thr"
     return mode + (", no D8 break" if record.get("no_break") else "")
 

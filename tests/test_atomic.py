@@ -102,8 +102,8 @@ def test_tiles_run_in_bands_only_where_nobody_else_shows_their_progress(native):
         assert len(tile_runs) == 1 and " x " in tile_runs[0]
     else:
         assert len(tile_runs) > 1 and all(m.startswith("tiles: rows ") for m in tile_runs)
-    written = db.Region(layout.top_cell().begin_shapes_rec(result.layer_index))
     top = layout.top_cell()
+    written = db.Region(top.begin_shapes_rec(result.layer_index))
     m1, m2, via = (db.Region(top.begin_shapes_rec(layout.find_layer(l, d)))
                    for l, d in ((68, 20), (69, 20), (68, 44)))
     assert (written ^ ((m1 & m2) | (via - m1))).is_empty()

@@ -339,3 +339,10 @@ def test_macro_is_valid_xml_and_python_even_with_xml_characters(tmp_path):
     assert ET.fromstring(lym).findtext("description") == "layertools recipe: a < b & c"
     save_macro(recipe, tmp_path / "r.lym", description="a < b & c")
     assert (tmp_path / "r.lym").read_text(encoding="utf-8") == lym
+
+
+@pytest.mark.parametrize("name", ["a\x85b", "line\u2028sep", "para\u2029sep"])
+def test_yaml_line_break_characters_in_a_text_round_trip(name):
+    # Hypothesis found '\x85' in a cell name coming back as a space: YAML reads it as a line break.
+    recipe = Recipe(steps=[Step(expression="68/20", options=EvalOptions(to="100/0", cell=name))])
+    assert parse_recipe(dump_recipe(recipe)) == recipe

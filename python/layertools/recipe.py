@@ -467,6 +467,14 @@ def dump_recipe(recipe: Recipe) -> str:
         def increase_indent(self, flow=False, indentless=False):  # indent list items under 'steps:'
             return super().increase_indent(flow, False)
 
+    def represent_text(dumper, value: str):
+        # YAML reads U+0085, U+2028 and U+2029 as line breaks even inside quotes: only the
+        # double-quoted style escapes them, so such a text (a cell name, say) comes back unchanged.
+        style = '"' if any(ch in value for ch in "\x85\u2028\u2029") else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+    Dumper.add_representer(str, represent_text)
+
     body = yaml.dump(recipe_to_data(recipe), Dumper=Dumper, sort_keys=False, default_flow_style=False,
                      allow_unicode=True, width=1000)
     header = (f"# layertools recipe ({len(recipe.steps)} step{'s' if len(recipe.steps) != 1 else ''}), "

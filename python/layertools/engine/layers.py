@@ -124,3 +124,25 @@ def resolve_target(layout: "db.Layout", spec: str, aliases: dict[str, int] | Non
     if found:
         return Target(layout.get_info(found[0]), found[0], text)
     return Target(db.LayerInfo(text), None, text)
+
+
+def layers_read(expression: str, target: str | None = None) -> "set[tuple[int, int]] | None":
+    """The (layer, datatype) pairs an evaluation reads from the file, known before reading it: the
+    expression's layers, and the To layer when its objects stay (``target``; None when it is
+    cleared).  None when a layer is named by a name only, which the file's layer table would have to
+    resolve: then every layer must be read."""
+    from ..language import is_empty, parse
+    from ..language.ast import walk
+    found: set[tuple[int, int]] = set()
+    if not is_empty(expression):
+        for node in walk(parse(expression)):
+            if isinstance(node, LayerRef):
+                if node.form == "name" or node.ld is None:
+                    return None
+                found.add(node.ld)
+    if target is not None:
+        ld = _LD.match(target) or _NAME_LD.match(target)
+        if not ld:
+            return None
+        found.add((int(ld.group(ld.lastindex - 1)), int(ld.group(ld.lastindex))))
+    return found

@@ -25,15 +25,23 @@ def layout_bytes(layout: "db.Layout", path: Path) -> bytes:
     return path.read_bytes()
 
 
+def _content(layout) -> dict:
+    """Every cell's shapes per layer, as sorted text (the same content whatever the storage order)."""
+    return {(cell.name, str(layout.get_info(index))): sorted(str(s) for s in cell.shapes(index).each())
+            for cell in layout.each_cell() for index in layout.layer_indexes()}
+
+
+@pytest.mark.parametrize("editable", [True, False], ids=["editor-mode", "viewer-mode"])
 @pytest.mark.parametrize("suffix", [".gds", ".oas"])
-def test_every_kind_of_write_is_undone(tmp_path, suffix):
-    layout = read_layout(str(data_file("RM_IHPSG13_1P_1024x8_c2_bm_bist.gds.gz")))
+def test_every_kind_of_write_is_undone(tmp_path, suffix, editable):
+    layout = read_layout(str(data_file("RM_IHPSG13_1P_1024x8_c2_bm_bist.gds.gz")), editable=editable)
     top = layout.top_cell()
     layout.set_info(layout.find_layer(8, 0), db.LayerInfo(8, 0, "METAL1"))   # a named layer (OASIS keeps it)
     # a hole in the cell indexes, as after deleting a cell in the application: new cells reuse it
     leaf = next(c for c in layout.each_cell() if c.is_leaf() and c.parent_cells() == 1)
     layout.delete_cell(leaf.cell_index())
     before = layout_bytes(layout, tmp_path / f"before{suffix}")
+    content = _content(layout)
 
     checkpoint = LayoutCheckpoint(layout)
     metal1 = layout.find_layer(8, 0)
@@ -61,7 +69,9 @@ def test_every_kind_of_write_is_undone(tmp_path, suffix):
     assert layout_bytes(layout, tmp_path / f"changed{suffix}") != before
 
     checkpoint.restore()
-    assert layout_bytes(layout, tmp_path / f"after{suffix}") == before
+    assert _content(layout) == content
+    if editable:  # a viewer-mode layout stores shapes in another order after re-insertion
+        assert layout_bytes(layout, tmp_path / f"after{suffix}") == before
     assert checkpoint.protected_layers() == sorted([metal1, via])
 
 

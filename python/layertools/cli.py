@@ -31,6 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("expression", help="Xic layer expression, e.g. '68/20 & 69/20'")
     ev.add_argument("--to", required=True, help="target layer: L/D, a name, or 'name L/D'")
     ev.add_argument("-o", "--output", required=True, help="output file: the whole input plus the result")
+    ev.add_argument("--result-only", action="store_true",
+                    help="write only the result layer, in the cells that hold it; read only the layers "
+                         "the expression needs (when it names them by number)")
     ev.add_argument("--cell", help="cell to evaluate (default: the single top cell)")
     ev.add_argument("--depth", default="all", help="hierarchy depth to read: 0, 1, ... or all (default)")
     ev.add_argument("--recursive", action="store_true", help="evaluate in each cell separately (Xic)")
@@ -51,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("input", help="GDS or OASIS file (optionally .gz)")
     rp.add_argument("-o", "--output", required=True, help="output file")
     rp.add_argument("--cell", help="cell for steps whose cell is null (default: the single top cell)")
+    rp.add_argument("--result-only", action="store_true",
+                    help="write only the steps' result layers, in the cells that hold them; read only the "
+                         "layers the steps need (when they name them by number)")
     rp.set_defaults(handler=_run_replay)
 
     ms = sub.add_parser("memstat", help="memory report of a layout, as 'klayout -d 31' prints it, and more")

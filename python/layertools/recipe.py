@@ -661,11 +661,12 @@ def exit_status(exc: BaseException) -> int:
 
 def replay_files(recipe: "Recipe | str | os.PathLike", input_path: str, output_path: str,
                  cell: str | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None,
-                 show_progress: bool | None = None) -> int:
+                 show_progress: bool | None = None, result_only: bool = False) -> int:
     """Read ``input_path``, replay, write ``output_path``; the exit status of contract §4.
 
     Everything that can be checked cheaply (the recipe, the output path) is checked before the
-    layout is read; on any failure nothing is written.
+    layout is read; on any failure nothing is written.  ``result_only``: write only the steps'
+    result layers, and read only the layers the steps need when they name them by number.
     """
     from .commands.progress import TerminalProgress
     from .layoutio import check_output_path, read_layout, write_layout
@@ -683,10 +684,11 @@ def replay_files(recipe: "Recipe | str | os.PathLike", input_path: str, output_p
             progress.enabled = show_progress
         try:
             progress.stage(f"reading {input_path}")
-            layout = read_layout(input_path)
+            layout = read_layout(input_path, layers=_layers_read(recipe) if result_only else None)
             results = replay(layout, recipe, cell=cell, progress=progress)
             progress.stage(f"writing {output_path}")
-            write_layout(layout, output_path)
+            written = sorted({r.layer_index for r in results if r.layer_index is not None and r.layer_index >= 0})
+            write_layout(layout, output_path, layers=written if result_only else None)
         finally:
             progress.done()
         for number, (step, result) in enumerate(zip(recipe.steps, results), 1):
@@ -707,8 +709,23 @@ def replay_files(recipe: "Recipe | str | os.PathLike", input_path: str, output_p
 
 
 def replay_command(args) -> int:
-    """``layertools replay RECIPE INPUT -o OUTPUT [--cell NAME]``."""
-    return replay_files(args.recipe, args.input, args.output, cell=getattr(args, "cell", None))
+    """``layertools replay RECIPE INPUT -o OUTPUT [--cell NAME] [--result-only]``."""
+    return replay_files(args.recipe, args.input, args.output, cell=getattr(args, "cell", None),
+                        result_only=bool(getattr(args, "result_only", False)))
+
+
+def _layers_read(recipe: Recipe) -> "set[tuple[int, int]] | None":
+    """Every layer the steps read from the file, or None when one is named by name only."""
+    from .engine.layers import layers_read
+    found: set[tuple[int, int]] = set()
+    for step in recipe.steps:
+        options = step.options
+        kept = None if options.clear and not options.merge else options.to
+        layers = layers_read(step.expression, kept)
+        if layers is None:
+            return None
+        found |= layers
+    return found
 
 
 def _indent(text: str) -> str:

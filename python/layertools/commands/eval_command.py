@@ -16,6 +16,7 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
 def run(args: argparse.Namespace) -> int:
     progress = TerminalProgress(sys.stderr)
+    result_only = bool(getattr(args, "result_only", False))
     try:
         options = EvalOptions(
             to=args.to, cell=args.cell, depth=args.depth, recursive=args.recursive,
@@ -30,9 +31,13 @@ def run(args: argparse.Namespace) -> int:
             check_output_path(args.output)
         except LayoutFileError as exc:  # the command line names an output that cannot be written
             raise OptionError(str(exc)) from None
+        layers = None
+        if result_only:  # only what the expression reads (and the To layer when its objects stay)
+            from ..engine.layers import layers_read
+            layers = layers_read(args.expression, None if options.clear and not options.merge else options.to)
         progress.stage(f"reading {args.input}")
         started = time.perf_counter()
-        layout = read_layout(args.input)
+        layout = read_layout(args.input, layers=layers)
         read_seconds = time.perf_counter() - started
         cell = find_cell(layout, options.cell)
         if args.explain:
@@ -44,7 +49,10 @@ def run(args: argparse.Namespace) -> int:
                           progress=progress if progress.enabled else None)
         progress.stage(f"writing {args.output}")
         started = time.perf_counter()
-        write_layout(layout, args.output)
+        written = None
+        if result_only:
+            written = [result.layer_index] if result.layer_index is not None and result.layer_index >= 0 else []
+        write_layout(layout, args.output, layers=written)
         write_seconds = time.perf_counter() - started
     except ExpressionError as exc:
         progress.done()

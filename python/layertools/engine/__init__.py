@@ -18,8 +18,8 @@ from ..options import EvalOptions, EvalResult
 from .auto import choose
 from .binding import BoundExpression, bind, reference_box
 from .layers import Target, resolve_target
-from .output import CellWrite, ScratchLayer, break_deep, commit, shape_region
-from .regions import LayerSource, RegionEvaluator, flat_copy, has_shapes_below, own_region
+from .output import CellWrite, ScratchLayer, commit, shape_region
+from .regions import LayerSource, RegionEvaluator, has_shapes_below, own_region
 from .tiled import evaluate_tiled
 
 Progress = Callable[[str, "float | None"], None]
@@ -136,17 +136,12 @@ def _plan(layout, cell, bound: BoundExpression, target: Target, opts: EvalOption
             scratch_shapes.clear()
         if merge:
             existing = db.Region() if opts.clear else own_region(each, target.index)
-            region = (existing + flat_copy(region)).merged()
+            region = (existing + _flat(region)).merged()
         shaped = shape_region(region, opts.format, opts.join_max_poly_verts,
                               merged=region.is_deep() and not merge and bound.result_is_merged())
-        apart = None
-        if shaped.is_deep() and opts.format in ("default", "joined") and opts.join_max_poly_verts > 0:
-            shaped, apart = break_deep(shaped, opts.join_max_poly_verts)
         if shaped.is_deep() and opts.clear:
             clear += list(each.called_cells())
         writes.append(CellWrite(each.cell_index(), region=shaped, clear_cells=clear, store=store))
-        if apart is not None:  # large holed polygons of a deep result, broken flat
-            writes.append(CellWrite(each.cell_index(), region=apart))
     return writes
 
 
@@ -259,6 +254,14 @@ def _cells_written(layout, writes: list[CellWrite], layer_index: int) -> int:
         else:
             cells.add(write.cell_index)
     return len(cells)
+
+
+def _flat(region: "db.Region") -> "db.Region":
+    if region.is_deep():
+        flat = db.Region()
+        flat.insert(region)
+        return flat
+    return region
 
 
 __all__ = ["evaluate", "run"]

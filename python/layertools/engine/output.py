@@ -13,27 +13,8 @@ from ..compat import db
 #: per-object conversion would cost seconds of Python, and a GDS file holds the same geometry.
 BOX_CONVERSION_LIMIT = 2_000
 
-#: x and y swapped (mirror at the 45° line); its own inverse.
-TRANSPOSE = db.Trans(db.Trans.M45)
-
-#: Xic's split formats (D7) in the tile script language, ``{}`` the region: Horiz Split is horizontal
-#: strips, maximal in x (KLayout's TD_simple, 0, cuts at every vertex's y); Vert Split is the same
-#: decomposition of the transposed geometry, transposed back: vertical strips, maximal in y.
-#: (KLayout's TD_vtrapezoids is another decomposition: 51,413 pieces against Xic's 54,386 on
-#: tt_um_obriensp_be8 68/20 | 69/20, some stacked on horizontal edges.)
-SPLIT_SCRIPTS = {
-    "hsplit": "{}.decompose_trapezoids_to_region(0)",
-    "vsplit": "{}.transformed(Trans.new(Trans.M45)).decompose_trapezoids_to_region(0)"
-              ".transformed(Trans.new(Trans.M45))",
-}
-
-
-def split(region: "db.Region", output_format: str) -> "db.Region":
-    """Horiz Split or Vert Split pieces of ``region`` (see :data:`SPLIT_SCRIPTS`)."""
-    if output_format == "vsplit":
-        return region.transformed(TRANSPOSE).decompose_trapezoids_to_region(
-            db.Polygon.TD_simple).transformed(TRANSPOSE)
-    return region.decompose_trapezoids_to_region(db.Polygon.TD_simple)
+# Xic's Horiz Split is horizontal strips: KLayout's TD_simple cuts at every vertex's y.
+_DECOMPOSITION = {"hsplit": "TD_simple", "vsplit": "TD_vtrapezoids"}
 
 
 @dataclass
@@ -77,10 +58,11 @@ def shape_region(region: "db.Region", output_format: str, max_vertices: int,
     ``merged``: the region is known to be merged already (a deep boolean result).  Tiles shape
     their own output; a tiled result comes here only once merged with existing objects.
     """
-    if output_format in SPLIT_SCRIPTS:
-        return split(region, output_format)
+    if output_format in _DECOMPOSITION:
+        mode = getattr(db.Polygon, _DECOMPOSITION[output_format])
+        return region.decompose_trapezoids_to_region(mode)
     shaped = region if merged else region.merged()
-    if max_vertices > 0 and not shaped.is_deep():  # deep: break_deep, by the caller
+    if max_vertices > 0 and not shaped.is_deep():
         return break_polygons(shaped, max_vertices)
     return shaped
 
@@ -111,32 +93,6 @@ def break_polygons(region: "db.Region", max_vertices: int) -> "db.Region":
         else:
             plain.insert(polygon)
     return plain
-
-
-def break_deep(region: "db.Region", max_vertices: int) -> "tuple[db.Region, db.Region | None]":
-    """JoinMaxPolyVerts (D8) for a hierarchical result, keeping the hierarchy: each cell's polygons
-    are broken where they are stored.  Polygons with holes that need breaking (``Region.break``
-    loses area on those) are returned apart, flat, made hole-free and broken by
-    :func:`break_polygons`; the caller writes them into the evaluated cell."""
-    raw = region.dup()
-    raw.merged_semantics = False
-    holed = raw.with_holes(1, None, False)
-    holed.merged_semantics = False  # in_/not_in compare polygons as they are, not merged
-    trial = holed.dup()
-    trial.break_(max_vertices, 0.0)  # a polygon that needs breaking is not in the trial any more
-    too_large = holed.not_in(trial)
-    kept = raw.with_holes(0, False)
-    kept.merged_semantics = False
-    if not too_large.is_empty():
-        kept += holed.in_(trial)
-    else:
-        kept += holed
-    kept.break_(max_vertices, 0.0)
-    if too_large.is_empty():
-        return kept, None
-    flat = db.Region()
-    flat.insert(too_large)
-    return kept, break_polygons(flat, max_vertices)
 
 
 def insert_region(shapes: "db.Shapes", region: "db.Region") -> int:

@@ -242,9 +242,9 @@ class RegionEvaluator:
         if d == 0:
             return region
         dist = self.dbu_of(d)
-        if (mode & 0x3) == 3:
-            return round_sized(region, dist)  # Xic's mode 3: corners rounded by two facets
-        return region.sized(dist, dist, 2)    # modes 0, 1, 2: square corners on Manhattan data (D13)
+        if (mode & 0x3) == 2:
+            return region.sized(dist, dist, 1)   # cut corners (Xic's help for mode 2; facets differ)
+        return region.sized(dist, dist, 2)       # square corners on Manhattan data
 
     def edges(self, node: Call) -> "db.Region":
         d, mode = node.constants[0], int(node.constants[1])
@@ -255,10 +255,12 @@ class RegionEvaluator:
         if mode <= 3:
             return self._edge_band(region, d)
         if mode == 4:
-            return round_sized(region, dist) - region  # Xic's halo: convex corners chamfered
+            return region.sized(dist, dist, 2) - region
         if mode == 5:
             return _edge_polygons(region.merged().edges(), dist)
-        return trapezoid_edge_bands(flat_copy(region), dist)
+        pieces = region.decompose_trapezoids_to_region()
+        pieces.merged_semantics = False
+        return _edge_polygons(pieces.edges(), dist)
 
     def _edge_band(self, region: "db.Region", d: float) -> "db.Region":
         dist = abs(self.dbu_of(d))
@@ -267,8 +269,7 @@ class RegionEvaluator:
     def manhattanize(self, node: Call) -> "db.Region":
         d, mode = node.constants[0], int(node.constants[1])
         region = self.geometry(self.value(node.args[1]))
-        step = self.dbu_of(abs(d))
-        return manhattanize(region, step) if mode == 0 else manhattanize_on_grid(region, step)
+        return manhattanize(region, self.dbu_of(abs(d)), inner=(mode == 0))
 
 
 def _truthy(value: float) -> bool:
@@ -295,60 +296,6 @@ def _edge_polygons(edges: "db.Edges", dist: int) -> "db.Region":
     return edges.extended(dist, dist, dist, dist, True).merged()
 
 
-def trapezoid_edge_bands(region: "db.Region", dist: int) -> "db.Region":
-    """``edges`` mode 6 as Xic computes it: the merged geometry cut into horizontal trapezoids (Xic's
-    zoids, the Horiz Split pieces), and a band ±dist around every edge of every trapezoid, ends
-    extended by dist, so the cut lines between trapezoids get bands too.  Each edge's band is made on
-    its own (``join=False``): joining the edges of unmerged trapezoids into outlines does not finish
-    in KLayout.  On slanted edges Xic shears its band horizontally; the facets differ slightly."""
-    pieces = region.merged().decompose_trapezoids_to_region(db.Polygon.TD_simple)
-    pieces.merged_semantics = False
-    edges = pieces.edges()
-    edges.merged_semantics = False  # keep every trapezoid's edges, shared cut lines included
-    return edges.extended(dist, dist, dist, dist, False).merged()
-
-
-def octagon(dist: int) -> "db.Polygon":
-    """Eight points on a circle of radius ``dist``, at multiples of 45°: Xic rounds a convex corner
-    with one extra point on the corner's bisector at distance ``dist``, which on Manhattan data is
-    exactly the Minkowski sum with this polygon."""
-    c = int(round(dist * math.sqrt(0.5)))
-    points = [(dist, 0), (c, c), (0, dist), (-c, c), (-dist, 0), (-c, -c), (0, -dist), (c, -c)]
-    return db.Polygon([db.Point(x, y) for x, y in points])
-
-
-def round_sized(region: "db.Region", dist: int) -> "db.Region":
-    """Xic's rounded sizing (bloat mode 3, edges mode 4): grown by the octagon, or shrunk by it
-    (what stays of the region when the octagon grows its complement)."""
-    if dist == 0:
-        return region
-    element = octagon(abs(dist))
-    if dist > 0:
-        return region.minkowski_sum(element).merged()
-    frame = db.Region(region.bbox().enlarged(2 * abs(dist), 2 * abs(dist)))
-    return region - (frame - region).minkowski_sum(element)
-
-
-def round_sized_script(name: str, dist: int) -> str:
-    """:func:`round_sized` in the tile script language (the same operations, run in C++)."""
-    d = abs(dist)
-    points = ", ".join(f"Point.new({p.x}, {p.y})" for p in octagon(d).each_point_hull())
-    element = f"Polygon.new([{points}])"
-    if dist > 0:
-        return f"{name}.minkowski_sum({element}).merged"
-    return (f"{name} - (Region.new({name}.bbox.enlarged({2 * d}, {2 * d})) - {name})"
-            f".minkowski_sum({element})")
-
-
-def flat_copy(region: "db.Region") -> "db.Region":
-    """A deep region as a flat one (where pieces must not depend on the cell tree); a flat one as is."""
-    if not region.is_deep():
-        return region
-    flat = db.Region()
-    flat.insert(region)
-    return flat
-
-
 def _zoid_polygon(constants: list[float], dbu: float) -> "db.Polygon":
     xll, xlr, yl, xul, xur, yu = constants
     if yu < yl:
@@ -359,9 +306,9 @@ def _zoid_polygon(constants: list[float], dbu: float) -> "db.Polygon":
     return db.DPolygon(points).to_itype(dbu)
 
 
-def manhattanize(region: "db.Region", step: int) -> "db.Region":
-    """Xic mode 0: rectangles fully inside ``region`` and at least step x step, in strips ``step``
-    high (coordinates not on a grid)."""
+def manhattanize(region: "db.Region", step: int, inner: bool) -> "db.Region":
+    """Rectangles approximating ``region``: strips ``step`` high; inner keeps only rectangles fully
+    inside and at least step x step (Xic mode 0); otherwise x is snapped to the step grid."""
     out = db.Region()
     if step <= 0:
         return region.merged()
@@ -371,60 +318,23 @@ def manhattanize(region: "db.Region", step: int) -> "db.Region":
             out.insert(box)
             continue
         points = list(trap.each_point_hull())
-        y = box.bottom
-        while y < box.top:
-            top = min(y + step, box.top)
+        y0, y1 = box.bottom, box.top
+        y = y0
+        while y < y1:
+            top = min(y + step, y1)
             left_a, right_a = _span_at(points, y)
             left_b, right_b = _span_at(points, top)
-            left, right = max(left_a, left_b), min(right_a, right_b)
-            if right - left >= step and top - y >= step:
-                out.insert(db.Box(int(math.ceil(left)), y, int(math.floor(right)), top))
+            if inner:
+                left, right = max(left_a, left_b), min(right_a, right_b)
+                if right - left >= step and top - y >= step:
+                    out.insert(db.Box(int(math.ceil(left)), y, int(math.floor(right)), top))
+            else:
+                left = int(round(min(left_a, left_b) / step) * step)
+                right = int(round(max(right_a, right_b) / step) * step)
+                if right > left:
+                    out.insert(db.Box(left, y, right, top))
             y = top
     return out.merged()
-
-
-def manhattanize_on_grid(region: "db.Region", step: int) -> "db.Region":
-    """Xic mode 1: every trapezoid's corners are rounded to the ``step`` grid (x and y), then each
-    slanted side is walked up one grid row at a time (Bresenham: the side's x at a row is rounded
-    to the grid), giving rectangles whose corners are all on the grid.
-
-    Xic drops the last row of the first trapezoid it walks (a box alone vanishes); that fault is not
-    followed here."""
-    out = db.Region()
-    if step <= 0:
-        return region.merged()
-    for trap in region.merged().decompose_trapezoids(db.Polygon.TD_simple):
-        box = trap.bbox()
-        yl, yu = _to_grid(box.bottom, step), _to_grid(box.top, step)
-        if trap.is_box():
-            sides = ((box.left, box.left), (box.right, box.right))
-        else:
-            points = list(trap.each_point_hull())
-            (xll, xlr), (xul, xur) = _span_at(points, box.bottom), _span_at(points, box.top)
-            sides = ((xll, xul), (xlr, xur))
-        (l0, l1), (r0, r1) = [(_to_grid(a, step), _to_grid(b, step)) for a, b in sides]
-        rows = yu - yl
-        for row in range(rows):
-            left, right = _walk(l0, l1, rows, row), _walk(r0, r1, rows, row)
-            if right > left:
-                out.insert(db.Box(left * step, (yl + row) * step, right * step, (yl + row + 1) * step))
-    return out.merged()
-
-
-def _to_grid(value: float, step: int) -> int:
-    """``value`` in grid units, rounded half away from zero (as Xic does)."""
-    units = abs(value) / step
-    return int(math.copysign(math.floor(units + 0.5), value))
-
-
-def _walk(start: int, end: int, rows: int, row: int) -> int:
-    """The x (grid units) of a side going from ``start`` (bottom) to ``end`` (top) over ``rows``
-    rows, at row ``row``: Bresenham's stepping with the error term starting at half a step."""
-    if row == 0 or start == end:
-        return start
-    run = abs(end - start)
-    steps = min(run, -(-(run // 2 + row * run) // rows))  # ceil, at most the whole run
-    return start + steps if end > start else start - steps
 
 
 def _span_at(points: list, y: float) -> tuple[float, float]:

@@ -16,8 +16,8 @@ from typing import Callable
 from ..compat import db
 from ..language.ast import Binary, Call, LayerRef, Node, Number, Unary
 from .binding import BoundExpression
-from .output import SPLIT_SCRIPTS, break_polygons
-from .regions import LayerSource, RegionEvaluator, _scalar_identity, _truthy, round_sized_script
+from .output import break_polygons
+from .regions import LayerSource, RegionEvaluator, _scalar_identity, _truthy
 
 # Functions the tile script expresses directly (everything else is computed once, flat).
 _LOCAL_CALLS = {"bloat", "geomOr", "geomAndNot", "geomNot", "noop"}
@@ -124,17 +124,15 @@ class TileCompiler:
             inner = self.node(args[1])
             if dist == 0:
                 return inner
-            if (int(node.constants[1]) & 0x3) == 3:
-                return self.script.temp(round_sized_script(inner, dist))
-            return self.script.temp(f"{inner}.sized({dist}, {dist}, 2)")
+            mode = 1 if (int(node.constants[1]) & 0x3) == 2 else 2
+            return self.script.temp(f"{inner}.sized({dist}, {dist}, {mode})")
         if name == "edges":
             dist = abs(self.flat.dbu_of(node.constants[0]))
             inner = self.node(args[1])
             if dist == 0:
                 return "none"
             if int(node.constants[1]) == 4:
-                grown = self.script.temp(round_sized_script(inner, dist))
-                return self.script.temp(f"{grown} - {inner}")
+                return self.script.temp(f"{inner}.sized({dist}, {dist}, 2) - {inner}")
             return self.script.temp(f"{inner}.sized({dist}, {dist}, 2) - {inner}.sized({-dist}, {-dist}, 2)")
         if name == "geomOr":
             return self.script.temp(" | ".join(self.node(arg) for arg in args))
@@ -163,10 +161,11 @@ def evaluate_tiled(bound: BoundExpression, source: LayerSource, reference_box: "
     layout, dbu = source.layout, source.layout.dbu
     plan = plan_tiles(reference_box, dbu, tile_um, bound.halo_um)
     script = TileCompiler(bound, flat).compile()
+    decompose = {"hsplit": 0, "vsplit": 2}.get(output_format)  # Polygon.TD_simple / TD_vtrapezoids
     statements = list(script.statements)
     result = script.result
-    if output_format in SPLIT_SCRIPTS:
-        result = SPLIT_SCRIPTS[output_format].format(result)
+    if decompose is not None:
+        result = f"{result}.decompose_trapezoids_to_region({decompose})"
     elif max_vertices > 0:
         # JoinMaxPolyVerts (D8): Region.break is only right for hole-free polygons, so polygons
         # with holes go to Python (few) to be made hole-free first.  A tile without holes (nearly

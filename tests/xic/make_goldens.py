@@ -20,11 +20,13 @@ GDS form of that input, without partitioning (``--partition 0``) unless the case
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import tempfile
 
-import klayout.db as db
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python"))
+from layertools.compat import db  # noqa: E402  (the tests read CASES inside KLayout too)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = "/work/shared/data"
@@ -35,6 +37,7 @@ CASES = {
     "vsplit_tt_p25": ("68/20 | 69/20", "splitv", 25.0),
     "hsplit_tt_p25": ("68/20 | 69/20", "split", 25.0),
     "vsplit_s": ("1/0 | 0", "splitv"),
+    "vsplit_copy_m": ("2/0", "splitv"),  # a lone layer: Xic splits each object on its own
     "hsplit_s": ("1/0 | 0", "split"),
     "vsplit_m": ("2/0 | 0", "splitv"),
     "vsplit_tt": ("68/20 | 69/20", "splitv"),
@@ -55,7 +58,6 @@ CASES = {
 
 def xic_expression(expression: str) -> str:
     """layertools' ``L/D`` names as Xic's hex names (Xic without a technology file)."""
-    import re
     return re.sub(r"\b(\d+)/(\d+)\b", lambda m: "%02X%02X" % (int(m.group(1)), int(m.group(2))), expression)
 
 

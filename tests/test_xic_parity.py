@@ -193,3 +193,13 @@ def test_deep_join_max_poly_verts_on_a_real_cell():
                for shape in cell.shapes(target).each() if shape.is_polygon()) <= 20
     read = lambda l, d: db.Region(top.begin_shapes_rec(layout.find_layer(l, d)))  # noqa: E731
     assert (db.Region(top.begin_shapes_rec(target)) ^ (read(68, 20) | (read(69, 20) - read(68, 44)))).is_empty()
+
+
+@pytest.mark.parametrize("strategy, partition", STRATEGIES, ids=IDS)
+def test_cut_corner_shrink_equals_xic_but_for_xics_square_hole_corner(strategy, partition):
+    """bloat(-2, 2/0, 3): Xic leaves one corner of the ring's hole square (its lower left only)."""
+    result, xic = run("bloat3_shrink_m", strategy, partition).merged(), golden("bloat3_shrink_m").merged()
+    assert (result - xic).area() * 1e-6 < 0.001  # tiles: 1 dbu where they cut the facets
+    missing = (xic - result).merged().with_area(10000, None, False)  # not tiles' 1-dbu slivers
+    assert missing.bbox() == db.Box(188000, 8000, 190000, 10000)
+    assert missing.area() * 1e-6 == pytest.approx(2 * round(2000 / math.sqrt(2)) / 1000, abs=0.01)  # our two facets

@@ -47,6 +47,7 @@ CASES = {
     "bloat3_m": ("bloat(2, 2/0, 3)", "default"),
     "bloat3_tt": ("bloat(0.2, 68/20, 3)", "default"),
     "bloat3_s": ("bloat(2, 3/0, 3)", "default"),
+    "bloat3_shrink_m": ("bloat(-2, 2/0, 3)", "default"),
     "edges4_m": ("edges(1, 2/0, 4)", "default"),
     "edges4_tt": ("edges(0.1, 68/20, 4)", "default"),
     "edges6_m": ("edges(1, 2/0, 6)", "default"),

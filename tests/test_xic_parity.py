@@ -121,6 +121,13 @@ def test_cut_corners_on_slanted_data_stay_close_to_xic():
     assert xor_area(result, xic) < 0.001 * xic.area() * 1e-6
 
 
+def test_edges_mode_6_on_slanted_data_stays_close_to_xic():
+    """Slanted trapezoid sides: Xic shears its bands horizontally, KLayout's are boxes along the edge
+    (5.65 µm² of 765 measured)."""
+    result, xic = run("edges6_s"), golden("edges6_s")
+    assert 0 < xor_area(result, xic) < 0.01 * xic.area() * 1e-6
+
+
 # -- 6. manhattanize mode 1 --------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name, grid", [("manh1_ind", 500), ("manh1_s", 1000)])

@@ -52,6 +52,7 @@ CASES = {
     "edges4_tt": ("edges(0.1, 68/20, 4)", "default"),
     "edges6_m": ("edges(1, 2/0, 6)", "default"),
     "edges6_tt": ("edges(0.1, 68/20, 6)", "default"),
+    "edges6_s": ("edges(1, 3/0, 6)", "default"),
     "manh1_ind": ("manhattanize(0.5, 134/0, 1)", "default"),
     "manh1_s": ("manhattanize(1, 3/0, 1)", "default"),
 }

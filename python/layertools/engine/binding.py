@@ -67,7 +67,7 @@ class BoundExpression:
         if isinstance(node, Unary):
             return node.op == "!"
         if isinstance(node, Call):
-            if _cuts_corners(node):
+            if cuts_corners(node):
                 return False  # built from pieces (regions.cut_corner_sized)
             return node.name in ("bloat", "edges", "geomAndNot", "geomNot") or (
                 node.name in ("geomAnd", "geomXor") and len(node.args) == 2)
@@ -82,8 +82,8 @@ class BoundExpression:
         return any(self.is_global(n) for n in walk(self.tree))
 
 
-def _cuts_corners(node: Call) -> bool:
-    """bloat mode 3 or edges mode 4: convex corners cut like Xic's."""
+def cuts_corners(node: Call) -> bool:
+    """bloat mode 3 or edges mode 4: convex corners cut like Xic's (regions.cut_corner_sized)."""
     mode = int(node.constants[1]) if node.name in ("bloat", "edges") else -1
     return (node.name == "bloat" and (mode & 0x3) == 3 and not mode & 0x8) or (node.name == "edges" and mode == 4)
 

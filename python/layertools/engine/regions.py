@@ -14,7 +14,7 @@ from typing import Callable, Union
 from ..compat import db
 from ..errors import EvaluationError
 from ..language.ast import Binary, Call, Instances, LayerRef, Node, Number, Unary
-from .binding import BoundExpression
+from .binding import BoundExpression, cuts_corners
 
 
 @dataclass
@@ -242,7 +242,7 @@ class RegionEvaluator:
         if d == 0:
             return region
         dist = self.dbu_of(d)
-        if (mode & 0x3) == 3:
+        if cuts_corners(node):
             return cut_corner_sized(region, dist)
         return region.sized(dist, dist, 2)       # square corners on Manhattan data (modes 0-2, as Xic)
 

@@ -15,7 +15,7 @@ from typing import Callable
 
 from ..compat import db
 from ..language.ast import Binary, Call, LayerRef, Node, Number, Unary
-from .binding import BoundExpression
+from .binding import BoundExpression, cuts_corners
 from .output import TRANSPOSE_EXPRESSION, break_polygons
 from .regions import LayerSource, RegionEvaluator, _scalar_identity, _truthy, octagon
 
@@ -114,9 +114,8 @@ class TileCompiler:
         if node.name in _LOCAL_CALLS:
             if node.name != "bloat":
                 return True
-            mode = int(node.constants[1])
-            shrinks_cut = (mode & 0x3) == 3 and node.constants[0] < 0  # grows the complement: whole picture
-            return not (mode & 0x8) and not shrinks_cut
+            shrinks_cut = cuts_corners(node) and node.constants[0] < 0  # grows the complement: whole picture
+            return not (int(node.constants[1]) & 0x8) and not shrinks_cut
         if node.name == "edges":
             return int(node.constants[1]) <= 4
         return node.name in ("geomAnd", "geomXor") and len(node.args) == 2
@@ -128,7 +127,7 @@ class TileCompiler:
             inner = self.node(args[1])
             if dist == 0:
                 return inner
-            if (int(node.constants[1]) & 0x3) == 3:
+            if cuts_corners(node):
                 return self.cut_corner_sized(inner, dist)
             return self.script.temp(f"{inner}.sized({dist}, {dist}, 2)")
         if name == "edges":

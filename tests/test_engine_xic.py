@@ -52,7 +52,7 @@ F1_CASES = [  # (case, expression, area in µm²)
     ("T21", "bloat(-5, A, 0)", 900), ("T24a", "bloat(1, bloat(1, A, 0), 0)", 1936),
     ("T24b", "bloat(2, A, 0)", 1936), ("T25", "edges(1, A, 0)", 320), ("T25b", "edges(1, A, 1)", 320),
     ("T25c", "edges(1, A, 2)", 320), ("T25d", "edges(1, A, 3)", 320), ("T25e", "edges(1, A, 6)", 320),
-    ("T25f", "edges(1, A, 5)", 320), ("E4", "edges(1, A, 4)", 42 * 42 - 1600),
+    ("T25f", "edges(1, A, 5)", 320), ("E4", "edges(1, A, 4)", 42 * 42 - 1600 - 4 * (1 - 0.707)),  # corners: 2 facets (Xic)
     ("T26", "extent(A | B)", 3600), ("T27a", "extent(0)", 0), ("T27b", "extent(A & C - C)", 0),
     ("T28a", "A & box(20, 20, 40, 60)", 600), ("T28b", "A & box(40, 60, 20, 20)", 600),
     ("T29b", "A & box(10, 10, 1000.0, 1000.0)", 1600), ("T29c", "A & box(10, 10, 1e3, 1e3)", 1600),
@@ -116,10 +116,12 @@ def test_t20_t21_bloat_gives_boxes():
     assert boxes_um(layout, top) == [(15, 15, 45, 45)]
 
 
-def test_t22_bloat_mode_2_cuts_the_corners():  # D13: corners cut, area between the cut and square
+def test_t22_bloat_mode_2_squares_and_mode_3_cuts_the_corners():  # as Xic (issue 11 item 4)
     layout, top, _ = evaluate(fixture_f1, "bloat(5, A, 2)")
-    area = new_area(layout, top)
-    assert 2500 - 4 * 12.5 < area < 2500
+    assert boxes_um(layout, top) == [(5, 5, 55, 55)]
+    layout, top, _ = evaluate(fixture_f1, "bloat(5, A, 3)")
+    corner = 5 * 5 - 5 * round(5000 / math.sqrt(2)) / 1000  # square minus two facets through the bisector
+    assert new_area(layout, top) == pytest.approx(2500 - 4 * corner)
     assert region_of(layout, top, "NEW").bbox() == db.Box(5000, 5000, 55000, 55000)
 
 

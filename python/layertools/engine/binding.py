@@ -67,6 +67,8 @@ class BoundExpression:
         if isinstance(node, Unary):
             return node.op == "!"
         if isinstance(node, Call):
+            if cuts_corners(node):
+                return False  # built from pieces (regions.cut_corner_sized)
             return node.name in ("bloat", "edges", "geomAndNot", "geomNot") or (
                 node.name in ("geomAnd", "geomXor") and len(node.args) == 2)
         return False
@@ -78,6 +80,12 @@ class BoundExpression:
 
     def has_global(self) -> bool:
         return any(self.is_global(n) for n in walk(self.tree))
+
+
+def cuts_corners(node: Call) -> bool:
+    """bloat mode 3 or edges mode 4: convex corners cut like Xic's (regions.cut_corner_sized)."""
+    mode = int(node.constants[1]) if node.name in ("bloat", "edges") else -1
+    return (node.name == "bloat" and (mode & 0x3) == 3 and not mode & 0x8) or (node.name == "edges" and mode == 4)
 
 
 def bind(tree: Node, text: str, layout: "db.Layout", aliases: dict[str, int] | None = None) -> BoundExpression:

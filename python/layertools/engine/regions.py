@@ -14,7 +14,7 @@ from typing import Callable, Union
 from ..compat import db
 from ..errors import EvaluationError
 from ..language.ast import Binary, Call, Instances, LayerRef, Node, Number, Unary
-from .binding import BoundExpression
+from .binding import BoundExpression, cuts_corners
 
 
 @dataclass
@@ -242,9 +242,9 @@ class RegionEvaluator:
         if d == 0:
             return region
         dist = self.dbu_of(d)
-        if (mode & 0x3) == 2:
-            return region.sized(dist, dist, 1)   # cut corners (Xic's help for mode 2; facets differ)
-        return region.sized(dist, dist, 2)       # square corners on Manhattan data
+        if cuts_corners(node):
+            return cut_corner_sized(region, dist)
+        return region.sized(dist, dist, 2)       # square corners on Manhattan data (modes 0-2, as Xic)
 
     def edges(self, node: Call) -> "db.Region":
         d, mode = node.constants[0], int(node.constants[1])
@@ -255,12 +255,10 @@ class RegionEvaluator:
         if mode <= 3:
             return self._edge_band(region, d)
         if mode == 4:
-            return region.sized(dist, dist, 2) - region
+            return halo(region, dist)
         if mode == 5:
             return _edge_polygons(region.merged().edges(), dist)
-        pieces = region.decompose_trapezoids_to_region()
-        pieces.merged_semantics = False
-        return _edge_polygons(pieces.edges(), dist)
+        return zoid_edge_bands(region, dist)
 
     def _edge_band(self, region: "db.Region", d: float) -> "db.Region":
         dist = abs(self.dbu_of(d))
@@ -269,7 +267,10 @@ class RegionEvaluator:
     def manhattanize(self, node: Call) -> "db.Region":
         d, mode = node.constants[0], int(node.constants[1])
         region = self.geometry(self.value(node.args[1]))
-        return manhattanize(region, self.dbu_of(abs(d)), inner=(mode == 0))
+        step = max(self.dbu_of(abs(d)), self.dbu_of(MANHATTANIZE_MIN_STEP_UM))
+        if mode == 0:
+            return manhattanize(region, step, inner=True)
+        return manhattanize_on_grid(region, step)
 
 
 def _truthy(value: float) -> bool:
@@ -291,9 +292,57 @@ def _scalar_identity(op: str, true: bool, scalar_left: bool) -> str | None:
     return None
 
 
+def octagon(dist: int) -> "db.Polygon":
+    """The regular octagon with its vertices on the circle of radius ``dist`` at every 45°."""
+    diagonal = int(math.floor(dist / math.sqrt(2) + 0.5))
+    points = [(dist, 0), (diagonal, diagonal), (0, dist), (-diagonal, diagonal),
+              (-dist, 0), (-diagonal, -diagonal), (0, -dist), (diagonal, -diagonal)]
+    return db.Polygon([db.Point(x, y) for x, y in points])
+
+
+def cut_corner_sized(region: "db.Region", dist: int) -> "db.Region":
+    """Xic's bloat mode 3 (its DRC sizing): every edge moves out by ``dist``; a convex corner is cut
+    by two facets through the points at ``dist`` from the vertex on the edge normals and on the
+    bisector.  On Manhattan (and 45°) data those points are the vertices of :func:`octagon`, so the
+    corners are its Minkowski sum; the edge strips keep slanted edges exactly ``dist`` away.
+    A negative ``dist`` shrinks: the complement grows (its convex corners are our concave ones)."""
+    if dist == 0:
+        return region
+    if dist < 0:
+        merged = region.merged()
+        frame = db.Region(merged.bbox().enlarged(-dist + 1, -dist + 1))
+        return merged - cut_corner_sized(frame - merged, -dist)
+    merged = region.merged()
+    strips = merged.edges().extended(0, 0, dist, 0, False)  # outside only: thin shapes stay thin inside
+    grown = merged.minkowski_sum(octagon(dist))
+    return union([merged, strips, grown]) if not merged.is_deep() else merged + strips + grown
+
+
+def halo(region: "db.Region", dist: int) -> "db.Region":
+    """``edges`` mode 4 (Xic's halo): the band of width ``dist`` outside the merged shapes, convex
+    corners cut as in bloat mode 3."""
+    return cut_corner_sized(region, dist) - region
+
+
+def zoid_edge_bands(region: "db.Region", dist: int) -> "db.Region":
+    """``edges`` mode 6: around every edge of every trapezoid of the merged shapes (Xic's Horiz Split
+    pieces, so the cuts between pieces count as edges), a box ±dist wide reaching dist beyond both
+    ends; their union.  Each band is built on its own (joining the band ends of unmerged trapezoid
+    edges did not finish on a 5x5 µm window); exact for Manhattan data."""
+    pieces = region.decompose_trapezoids_to_region(db.Polygon.TD_simple)
+    pieces.merged_semantics = False
+    edges = pieces.edges()
+    edges.merged_semantics = False  # merging would cancel the cuts shared by two trapezoids
+    return edges.extended(dist, dist, dist, dist, False).merged()
+
+
 def _edge_polygons(edges: "db.Edges", dist: int) -> "db.Region":
     """A band ±dist around each edge, ends extended by dist (a wire along the outline)."""
     return edges.extended(dist, dist, dist, dist, True).merged()
+
+
+#: Xic's smallest manhattanize step (10 of its internal units of 1 nm).
+MANHATTANIZE_MIN_STEP_UM = 0.01
 
 
 def _zoid_polygon(constants: list[float], dbu: float) -> "db.Polygon":
@@ -306,35 +355,78 @@ def _zoid_polygon(constants: list[float], dbu: float) -> "db.Polygon":
     return db.DPolygon(points).to_itype(dbu)
 
 
-def manhattanize(region: "db.Region", step: int, inner: bool) -> "db.Region":
-    """Rectangles approximating ``region``: strips ``step`` high; inner keeps only rectangles fully
-    inside and at least step x step (Xic mode 0); otherwise x is snapped to the step grid."""
+def manhattanize(region: "db.Region", step: int, inner: bool = True) -> "db.Region":
+    """Xic's manhattanize mode 0: rectangles fully inside ``region``, strips ``step`` high, each at
+    least step x step."""
     out = db.Region()
-    if step <= 0:
-        return region.merged()
     for trap in region.merged().decompose_trapezoids(db.Polygon.TD_simple):
         box = trap.bbox()
         if trap.is_box():
             out.insert(box)
             continue
         points = list(trap.each_point_hull())
-        y0, y1 = box.bottom, box.top
-        y = y0
-        while y < y1:
-            top = min(y + step, y1)
+        y = box.bottom
+        while y < box.top:
+            top = min(y + step, box.top)
             left_a, right_a = _span_at(points, y)
             left_b, right_b = _span_at(points, top)
-            if inner:
-                left, right = max(left_a, left_b), min(right_a, right_b)
-                if right - left >= step and top - y >= step:
-                    out.insert(db.Box(int(math.ceil(left)), y, int(math.floor(right)), top))
-            else:
-                left = int(round(min(left_a, left_b) / step) * step)
-                right = int(round(max(right_a, right_b) / step) * step)
-                if right > left:
-                    out.insert(db.Box(left, y, right, top))
+            left, right = max(left_a, left_b), min(right_a, right_b)
+            if right - left >= step and top - y >= step:
+                out.insert(db.Box(int(math.ceil(left)), y, int(math.floor(right)), top))
             y = top
     return out.merged()
+
+
+def manhattanize_on_grid(region: "db.Region", step: int) -> "db.Region":
+    """Xic's manhattanize mode 1: each trapezoid of the merged shapes gets its corners rounded to
+    the ``step`` grid (halves away from zero), then its slanted sides are walked row by row of the
+    grid, Bresenham-like; every vertex of the result is on the grid, x and y.
+
+    Xic drops the topmost strip of some trapezoids (it compares with a freed list element); that
+    fault is not copied, so the result here can be one grid row taller."""
+    out = db.Region()
+    for trap in region.merged().decompose_trapezoids(db.Polygon.TD_simple):
+        box = trap.bbox()
+        bottom = [p.x for p in trap.each_point_hull() if p.y == box.bottom]
+        top = [p.x for p in trap.each_point_hull() if p.y == box.top]
+        y0, y1 = _to_grid(box.bottom, step), _to_grid(box.top, step)
+        left0, right0 = _to_grid(min(bottom), step), _to_grid(max(bottom), step)
+        left1, right1 = _to_grid(min(top), step), _to_grid(max(top), step)
+        if y1 <= y0 or right0 < left0 or right1 < left1:
+            continue  # collapsed on the grid
+        for row0, row1, left, right in _grid_rows(left0, right0, left1, right1, y0, y1):
+            if right > left and row1 > row0:
+                out.insert(db.Box(left * step, row0 * step, right * step, row1 * step))
+    return out.merged()
+
+
+def _to_grid(value: int, step: int) -> int:
+    """``value`` in grid units, halves rounded away from zero (Xic's rounding)."""
+    half = step // 2
+    return (value + half) // step if value > 0 else -((half - value) // step)
+
+
+def _grid_rows(left0: int, right0: int, left1: int, right1: int, y0: int, y1: int):
+    """Rectangles (y from, y to, left, right; grid units) stepping a trapezoid's sides from the
+    bottom corners to the top ones: on each row a side moves by whole grid steps while its error
+    term (slope run accumulated over the rows) stays positive; a rectangle ends where a side moved."""
+    rows = y1 - y0
+    sides = []
+    for start, end in ((left0, left1), (right0, right1)):
+        run = abs(end - start)
+        sides.append([start, end, run, 1 if end > start else -1, run // 2])
+    strip_bottom, strip = y0, (left0, right0)
+    for y in range(y0, y1 + 1):
+        current = (sides[0][0], sides[1][0])
+        if current != strip:
+            yield strip_bottom, y, strip[0], strip[1]
+            strip_bottom, strip = y, current
+        for side in sides:
+            side[4] += side[2]
+            while side[4] > 0 and side[0] != side[1]:
+                side[4] -= rows
+                side[0] += side[3]
+    yield strip_bottom, y1, left1, right1
 
 
 def _span_at(points: list, y: float) -> tuple[float, float]:

@@ -15,9 +15,9 @@ from typing import Callable
 
 from ..compat import db
 from ..language.ast import Binary, Call, LayerRef, Node, Number, Unary
-from .binding import BoundExpression
-from .output import break_polygons
-from .regions import LayerSource, RegionEvaluator, _scalar_identity, _truthy
+from .binding import BoundExpression, cuts_corners
+from .output import TRANSPOSE_EXPRESSION, break_polygons
+from .regions import LayerSource, RegionEvaluator, _scalar_identity, _truthy, octagon
 
 # Functions the tile script expresses directly (everything else is computed once, flat).
 _LOCAL_CALLS = {"bloat", "geomOr", "geomAndNot", "geomNot", "noop"}
@@ -112,7 +112,10 @@ class TileCompiler:
 
     def is_local(self, node: Call) -> bool:
         if node.name in _LOCAL_CALLS:
-            return node.name != "bloat" or not (int(node.constants[1]) & 0x8)
+            if node.name != "bloat":
+                return True
+            shrinks_cut = cuts_corners(node) and node.constants[0] < 0  # grows the complement: whole picture
+            return not (int(node.constants[1]) & 0x8) and not shrinks_cut
         if node.name == "edges":
             return int(node.constants[1]) <= 4
         return node.name in ("geomAnd", "geomXor") and len(node.args) == 2
@@ -124,15 +127,16 @@ class TileCompiler:
             inner = self.node(args[1])
             if dist == 0:
                 return inner
-            mode = 1 if (int(node.constants[1]) & 0x3) == 2 else 2
-            return self.script.temp(f"{inner}.sized({dist}, {dist}, {mode})")
+            if cuts_corners(node):
+                return self.cut_corner_sized(inner, dist)
+            return self.script.temp(f"{inner}.sized({dist}, {dist}, 2)")
         if name == "edges":
             dist = abs(self.flat.dbu_of(node.constants[0]))
             inner = self.node(args[1])
             if dist == 0:
                 return "none"
-            if int(node.constants[1]) == 4:
-                return self.script.temp(f"{inner}.sized({dist}, {dist}, 2) - {inner}")
+            if int(node.constants[1]) == 4:  # regions.halo
+                return self.script.temp(f"{self.cut_corner_sized(inner, dist)} - {inner}")
             return self.script.temp(f"{inner}.sized({dist}, {dist}, 2) - {inner}.sized({-dist}, {-dist}, 2)")
         if name == "geomOr":
             return self.script.temp(" | ".join(self.node(arg) for arg in args))
@@ -145,6 +149,12 @@ class TileCompiler:
         if name == "geomNot":
             return self.script.temp(f"ref - {self.node(args[0])}")
         return self.node(args[0])  # noop
+
+    def cut_corner_sized(self, inner: str, dist: int) -> str:
+        """regions.cut_corner_sized for a growing ``dist``, in the tile script."""
+        points = ", ".join(f"Point.new({p.x}, {p.y})" for p in octagon(dist).each_point_hull())
+        return self.script.temp(f"({inner} | {inner}.edges.extended(0, 0, {dist}, 0, false)"
+                                f" | {inner}.minkowski_sum(Polygon.new([{points}]))).merged")
 
     def precomputed(self, node: Node) -> str:
         name = f"pre{len(self.script.region_inputs)}"
@@ -161,11 +171,13 @@ def evaluate_tiled(bound: BoundExpression, source: LayerSource, reference_box: "
     layout, dbu = source.layout, source.layout.dbu
     plan = plan_tiles(reference_box, dbu, tile_um, bound.halo_um)
     script = TileCompiler(bound, flat).compile()
-    decompose = {"hsplit": 0, "vsplit": 2}.get(output_format)  # Polygon.TD_simple / TD_vtrapezoids
     statements = list(script.statements)
     result = script.result
-    if decompose is not None:
-        result = f"{result}.decompose_trapezoids_to_region({decompose})"
+    if output_format == "hsplit":  # as output.split: TD_simple (0), of the transposed data for vsplit
+        result = f"{result}.decompose_trapezoids_to_region(0)"
+    elif output_format == "vsplit":
+        statements.append(f"var transpose = {TRANSPOSE_EXPRESSION}")
+        result = f"{result}.transformed(transpose).decompose_trapezoids_to_region(0).transformed(transpose)"
     elif max_vertices > 0:
         # JoinMaxPolyVerts (D8): Region.break is only right for hole-free polygons, so polygons
         # with holes go to Python (few) to be made hole-free first.  A tile without holes (nearly

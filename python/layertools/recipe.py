@@ -481,13 +481,9 @@ def save_recipe(recipe: Recipe, path: str | os.PathLike) -> None:
 
 
 def _write_text_atomically(path: str, text: str) -> None:
-    from .layoutio import replace_atomically
-
-    def write(temp: str) -> None:
-        with open(temp, "w", encoding="utf-8", newline="\n") as stream:
-            stream.write(text)
+    from .safe_write import write_text_atomically
     try:
-        replace_atomically(path, write, ".tmp")
+        write_text_atomically(path, text)
     except OSError as exc:
         raise RecipeError(f"cannot write {path}: {exc.strerror or exc}") from None
 

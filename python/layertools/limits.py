@@ -24,6 +24,8 @@ MAX_NESTING = 100
 MAX_TREE_DEPTH = 250
 #: Most tiles of one tiled evaluation (about 40 bytes of bookkeeping each, plus per-tile work).
 MAX_TILES = 1_000_000
+#: Smallest tile edge (partition) in database units: finer tiles round coordinates inside a tile.
+MIN_TILE_DBU = 10
 #: Most worker threads (KLayout's TilingProcessor and DeepShapeStore start them all).
 MAX_THREADS = 256
 #: Deepest nesting of lists and mappings in a recipe, and most characters of a quoted value in a message.
@@ -70,6 +72,8 @@ def parse_real(text: str, what: str = "number") -> float:
 def parse_whole(text: str, what: str, maximum: int) -> int:
     """A whole number >= 0 written in ASCII digits, at most ``maximum``."""
     text = text.strip()
+    if _INTEGER.match(text) and not is_whole_number_text(text):
+        raise NumberError(f"{what} {quoted(text, 24)} is too large (the limit is {maximum})")
     if not is_whole_number_text(text):
         raise NumberError(f"{what} must be a whole number >= 0, not {quoted(text)}")
     return whole(int(text), what, maximum)
@@ -102,8 +106,10 @@ def quoted(value: object, limit: int = MAX_QUOTED_CHARS) -> str:
         else:
             text = repr(value[: limit + 1] if isinstance(value, str) else value)
     else:
-        size = f" of {len(value)}" if isinstance(value, (list, dict, tuple)) else ""
-        text = f"a {type(value).__name__}{size}"
+        if isinstance(value, (list, tuple, dict)):
+            text = f"a {'mapping' if isinstance(value, dict) else 'list'} of {len(value)} item(s)"
+        else:
+            text = f"a {type(value).__name__}"
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

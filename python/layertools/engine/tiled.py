@@ -15,7 +15,7 @@ from typing import Callable
 
 from ..compat import db
 from ..errors import OptionError
-from ..limits import MAX_TILES
+from ..limits import MAX_TILES, MIN_TILE_DBU
 from ..language.ast import Binary, Call, LayerRef, Node, Number, Unary
 from .binding import BoundExpression
 from .output import break_polygons
@@ -62,6 +62,9 @@ def plan_tiles(reference: "db.Box", dbu: float, tile_um: float, halo_um: float) 
     # A tile far larger than the area is one tile either way; capping it keeps KLayout's integer tile
     # coordinates representable (partition 1e300).
     tile_um = min(tile_um, 4 * (max(outer.width(), outer.height()) + 2 * halo_um) + 1)
+    if tile_um < MIN_TILE_DBU * dbu:
+        raise OptionError(f"partition {tile_um:g} µm is smaller than {MIN_TILE_DBU} database units "
+                          f"({MIN_TILE_DBU * dbu:g} µm, the limit)")
     if (outer.width() / tile_um + 1) * (outer.height() / tile_um + 1) > MAX_TILES:  # floats: no huge ints
         _too_many_tiles(tile_um, outer)
     steps_out = math.ceil(halo_um / tile_um) if halo_um > 0 else 0
@@ -75,7 +78,7 @@ def plan_tiles(reference: "db.Box", dbu: float, tile_um: float, halo_um: float) 
 
 def _too_many_tiles(tile_um: float, area: "db.DBox") -> None:
     least = math.sqrt(max(area.width(), 1e-3) * max(area.height(), 1e-3) / MAX_TILES)
-    raise OptionError(f"partition {tile_um:g} µm would cut the {area.width():g} x {area.height():g} µm area "
+    raise OptionError(f"partition {tile_um:g} µm would cut the {area.width():.6g} x {area.height():.6g} µm area "
                       f"into more than {MAX_TILES:,} tiles (the limit): use a partition of at least "
                       f"{least:.2g} µm, or none")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 import tempfile
 
@@ -38,8 +39,9 @@ def write_layout(layout: "db.Layout", path: str) -> None:
     try:
         replace_atomically(path, lambda temp: layout.write(temp, options), _full_suffix(path),
                            verify=_verify_layout_file)
-    except RuntimeError as exc:
-        raise LayoutFileError(f"cannot write {path}: {_klayout_message(exc)}{_unchanged(path)}") from None
+    except RuntimeError as exc:  # KLayout names the temporary file: the user knows only ``path``
+        reason = re.sub(r"\S*" + re.escape(TEMP_PREFIX) + r"\d+-\w+/+new[\w.]*", path, _klayout_message(exc))
+        raise LayoutFileError(f"cannot write {path}: {reason}{_unchanged(path)}") from None
     except OSError as exc:
         raise LayoutFileError(f"cannot write {path}: {exc.strerror or exc}{_unchanged(path)}") from None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import re
+import shutil
 import stat
 import tempfile
 
@@ -104,12 +105,16 @@ def check_output_path(path: str) -> None:
 
 def _check_directory_accepts_files(directory: str, path: str) -> None:
     """Create and remove a file there: /proc, read-only mounts and the like refuse it now, not after the run."""
-    try:
-        fd, probe = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-probe", dir=directory)
+    try:  # a folder named like safe_write's: should a signal or kill strike here, it is cleaned up too
+        probe = tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", dir=directory)
     except OSError as exc:
         raise LayoutFileError(f"cannot write {path}: {exc.strerror or exc}") from None
-    os.close(fd)
-    os.unlink(probe)
+    try:
+        open(os.path.join(probe, "probe"), "wb").close()
+    except OSError as exc:
+        raise LayoutFileError(f"cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        shutil.rmtree(probe, ignore_errors=True)
 
 
 def find_cell(layout: "db.Layout", name: str | None = None) -> "db.Cell":

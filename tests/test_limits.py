@@ -108,3 +108,26 @@ def test_recipe_nesting_at_the_limit():
     too_deep = "[" * (deep + 1) + "]" * (deep + 1)
     with pytest.raises(RecipeError, match=f"more than {deep} levels"):
         parse_recipe(f"layertools: 1\nsteps: {too_deep}\n")
+
+
+@pytest.mark.parametrize("strategy", ["flat", "tiled", "deep"])
+def test_the_deepest_allowed_expressions_evaluate(strategy):
+    """Every later stage (binding, halo, tiles, evaluation) walks the tree recursively: the limits
+    must leave them room, also inside the KLayout application's Python."""
+    import layertools
+    layout = db.Layout()
+    top = layout.create_cell("TOP")
+    top.shapes(layout.layer(1, 0)).insert(db.Box(0, 0, 1000, 1000))
+    top.shapes(layout.layer(2, 0)).insert(db.Box(5000, 5000, 6000, 6000))
+    nested = "1/0"
+    for _ in range(limits.MAX_NESTING - 1):
+        nested = f"bloat(0.001, {nested}, 0)"  # 99 nested calls: grown by 0.099 µm
+    # k operands of '-' put the first at depth k; its 99 calls reach depth k + 99 = MAX_TREE_DEPTH
+    operands = limits.MAX_TREE_DEPTH - (limits.MAX_NESTING - 1)
+    chain = " - ".join([f"({nested})"] + ["2/0"] * (operands - 1))
+    with pytest.raises(ExpressionError, match="operations deep"):
+        parse(chain + " - 2/0")
+    result = layertools.evaluate(layout, top, chain, "3/0", strategy=strategy, partition=2)
+    grown = db.Region(top.shapes(layout.find_layer(3, 0)))
+    assert result.shapes_written >= 1
+    assert grown.merged().area() == (1000 + 2 * 99) ** 2

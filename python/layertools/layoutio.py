@@ -42,6 +42,7 @@ def write_layout(layout: "db.Layout", path: str) -> None:
                            verify=_verify_layout_file)
     except RuntimeError as exc:  # KLayout names the temporary file: the user knows only ``path``
         reason = re.sub(r"\S*" + re.escape(TEMP_PREFIX) + r"\d+-\w+/+new[\w.]*", path, _klayout_message(exc))
+        reason = re.sub(r"\(errno=(\d+)\)", lambda m: f"({os.strerror(int(m.group(1)))})", reason)
         raise LayoutFileError(f"cannot write {path}: {reason}{_unchanged(path)}") from None
     except OSError as exc:
         raise LayoutFileError(f"cannot write {path}: {exc.strerror or exc}{_unchanged(path)}") from None

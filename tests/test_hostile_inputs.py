@@ -309,3 +309,31 @@ def test_recipe_errors_found_against_the_layout_name_file_and_line(input_file, t
     err = capsys.readouterr().err
     assert f"{recipe}, line {line}: step 2, key '{key}'" in err and words in err, err
     assert not (tmp_path / "o.gds").exists()
+
+
+def test_the_engine_boundary_turns_any_other_exception_into_a_message(monkeypatch):
+    """A bug inside the engine (simulated) gives EvaluationError and leaves the layout unchanged."""
+    import layertools.engine as engine
+    from layertools.errors import EvaluationError
+    layout = small_layout()
+    before = snapshot(layout)
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(engine, "commit", broken)
+    with pytest.raises(EvaluationError, match="internal error ZeroDivisionError: a bug"):
+        layertools.evaluate(layout, layout.top_cell(), "1/0 | 2/0", "50/0", strategy="flat")
+    assert snapshot(layout) == before
+
+
+def test_the_command_line_boundary_turns_any_exception_into_one_line(monkeypatch, input_file, tmp_path, capsys):
+    import layertools.commands.eval_command as eval_command
+
+    def broken(args):
+        raise KeyError("surprise")
+
+    monkeypatch.setattr(eval_command, "run", broken)
+    assert cli.main(["eval", str(input_file), "1/0", "--to", "50/0", "-o", str(tmp_path / "o.gds")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("layertools: internal error KeyError") and "Traceback" not in err

@@ -12,6 +12,7 @@ import signal
 import sys
 from typing import Sequence
 
+from . import limits
 from ._version import __version__
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
@@ -38,12 +39,13 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--recursive", action="store_true", help="evaluate in each cell separately (Xic)")
     ev.add_argument("--strategy", default="auto", choices=("auto", "flat", "tiled", "deep"))
     ev.add_argument("--partition", default="100", help="tile size in µm, or none (default 100)")
-    ev.add_argument("--threads", type=_whole("threads", "MAX_THREADS"), default=0, help="worker threads (default 0)")
+    ev.add_argument("--threads", type=_whole("threads", limits.MAX_THREADS), default=0,
+                    help=f"worker threads (default 0, at most {limits.MAX_THREADS})")
     ev.add_argument("--no-clear", action="store_true", help="keep what is on the target layer")
     ev.add_argument("--format", default="default", choices=("default", "joined", "hsplit", "vsplit"))
     ev.add_argument("--merge", action="store_true", help="merge with objects already on the target layer")
     ev.add_argument("--fast", action="store_true", help="Xic's Fast mode (no undo; no effect here)")
-    ev.add_argument("--join-max-verts", type=_whole("--join-max-verts", "MAX_LAYER_NUMBER"), default=600, metavar="N",
+    ev.add_argument("--join-max-verts", type=_whole("--join-max-verts", limits.MAX_LAYER_NUMBER), default=600, metavar="N",
                     help="Joined output: break polygons above N vertices (Xic's JoinMaxPolyVerts; 0: no limit)")
     ev.add_argument("--explain", action="store_true", help="print the parsed tree and the plan first")
     ev.set_defaults(handler=_run_eval)
@@ -62,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     ms.add_argument("--cell", help="cell for the hierarchy statistics (default: the single top cell)")
     ms.add_argument("--editor", action="store_true",
                     help="load in editor mode (what the KLayout editor holds; OASIS repetitions expanded)")
-    ms.add_argument("--threads", type=_whole("threads", "MAX_THREADS"), default=0,
+    ms.add_argument("--threads", type=_whole("threads", limits.MAX_THREADS), default=0,
                     help="threads the advice may plan with (default: all cores)")
     ms.set_defaults(handler=_run_memstat)
     return parser
@@ -88,8 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               file=sys.stderr)
         return EXIT_FAILURE
     except Exception as exc:  # noqa: BLE001 - the boundary itself
-        from .limits import quoted
-        print(f"layertools: internal error {type(exc).__name__}: {quoted(str(exc), 300)} (please report it)",
+        print(f"layertools: internal error {type(exc).__name__}: {limits.clipped(str(exc))} (please report it)",
               file=sys.stderr)
         return EXIT_FAILURE
     finally:
@@ -129,12 +130,11 @@ def _silence_stdout() -> None:
         pass
 
 
-def _whole(name: str, limit_name: str):
-    """An argparse type: a whole number in ASCII digits within a limit of limits.py."""
+def _whole(name: str, maximum: int):
+    """An argparse type: a whole number in ASCII digits, at most ``maximum`` (limits.py)."""
     def convert(text: str) -> int:
-        from . import limits
         try:
-            return limits.parse_whole(text, name, getattr(limits, limit_name))
+            return limits.parse_whole(text, name, maximum)
         except limits.NumberError as exc:
             raise argparse.ArgumentTypeError(str(exc)) from None
     convert.__name__ = name

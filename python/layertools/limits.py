@@ -113,6 +113,11 @@ def quoted(value: object, limit: int = MAX_QUOTED_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def clipped(text: str, limit: int = 300) -> str:
+    """Free text (an exception's message) cut to ``limit`` characters for a message."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _short_int(value: int) -> str:
     """An int as text without Python's 4,300-digit conversion error or a page of digits."""
     if value.bit_length() > 100:

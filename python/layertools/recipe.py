@@ -28,7 +28,7 @@ from typing import Any, Callable, Mapping, Sequence, TextIO
 from xml.sax.saxutils import escape as _xml_escape
 
 from ._version import __version__
-from .limits import MAX_DIGITS, MAX_RECIPE_NESTING, quoted
+from .limits import MAX_DIGITS, MAX_RECIPE_NESTING, clipped, quoted
 from .checkpoint import LayoutCheckpoint
 from .errors import (Cancelled, CellNotFoundError, ExpressionError, LayertoolsError,
                      MissingDependencyError, OptionError)
@@ -234,7 +234,7 @@ def parse_recipe(text: str, source: str = "<recipe>") -> Recipe:
         problem = " ".join(filter(None, [exc.context, exc.problem]))
         raise RecipeError(f"not valid YAML: {problem}", source=source, line=line) from None
     except yaml.YAMLError as exc:
-        raise RecipeError(f"not valid YAML: {quoted(str(exc), 300)}", source=source) from None
+        raise RecipeError(f"not valid YAML: {clipped(str(exc))}", source=source) from None
     except (RecursionError, MemoryError, ValueError) as exc:  # bounded above; kept as a last guard
         raise RecipeError(f"cannot read the YAML: {type(exc).__name__}", source=source) from None
     return recipe_from_data(data, source=source)
@@ -498,6 +498,13 @@ def dump_recipe(recipe: Recipe) -> str:
         def increase_indent(self, flow=False, indentless=False):  # indent list items under 'steps:'
             return super().increase_indent(flow, False)
 
+    def represent_text(dumper, text: str):
+        # YAML folds the line breaks NEL, LS and PS inside plain and single-quoted text: only a
+        # double-quoted scalar (escaped) reads them back as written
+        style = '"' if any(ch in text for ch in "\x85\u2028\u2029") else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+    Dumper.add_representer(str, represent_text)
+
     body = yaml.dump(recipe_to_data(recipe), Dumper=Dumper, sort_keys=False, default_flow_style=False,
                      allow_unicode=True, width=1000)
     header = (f"# layertools recipe ({len(recipe.steps)} step{'s' if len(recipe.steps) != 1 else ''}), "
@@ -564,7 +571,7 @@ def replay(layout, recipe: Recipe, cell=None, progress: Progress | None = None,
         raise _replay_error(exc, number, recipe.steps[number - 1]) from exc
     except Exception as exc:  # KLayout's RuntimeError, MemoryError, ...: still put the layout back
         checkpoint.restore()
-        raise ReplayError(f"{type(exc).__name__}: {quoted(str(exc), 300)}; the layout is as it was before the replay",
+        raise ReplayError(f"{type(exc).__name__}: {clipped(str(exc))}; the layout is as it was before the replay",
                           step=number, cause=exc, **recipe.steps[max(number, 1) - 1].where(None)) from exc
     except BaseException:   # KeyboardInterrupt: restore, then let it through unchanged
         checkpoint.restore()

@@ -13,7 +13,7 @@ from typing import Callable
 from ..compat import db
 from ..errors import Cancelled, EvaluationError, LayertoolsError, OptionError
 from ..language import is_empty, parse
-from ..limits import quoted
+from ..limits import clipped
 from ..language.ast import LayerRef
 from ..options import EvalOptions, EvalResult
 from .auto import choose
@@ -80,13 +80,13 @@ def _as_layertools_error(exc: BaseException) -> LayertoolsError:
         text = str(exc)
         if "cancel" in text.lower() or "break" in text.lower():  # its progress bar's cancel
             return Cancelled("evaluation cancelled; the layout is unchanged")
-        return EvaluationError(f"evaluation failed: {quoted(text, 300)}; the layout is unchanged")
+        return EvaluationError(f"evaluation failed: {clipped(text)}; the layout is unchanged")
     if isinstance(exc, MemoryError):
         return EvaluationError("evaluation ran out of memory; the layout is unchanged "
                                "(try --strategy tiled with a smaller partition)")
     if isinstance(exc, RecursionError):
         return EvaluationError("the expression is nested too deeply to evaluate; the layout is unchanged")
-    return EvaluationError(f"evaluation failed: internal error {type(exc).__name__}: {quoted(str(exc), 300)} "
+    return EvaluationError(f"evaluation failed: internal error {type(exc).__name__}: {clipped(str(exc))} "
                            "(please report it); the layout is unchanged")
 
 

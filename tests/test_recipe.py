@@ -103,7 +103,7 @@ MALFORMED = [
                  id="partition-negative"),
     pytest.param(recipe_text("{expression: A, to: B, partition: big}"), 1, "partition", 3, ["size"],
                  id="partition-text"),
-    pytest.param(recipe_text("{expression: A, to: B, partition: .inf}"), 1, "partition", 3, ["positive"],
+    pytest.param(recipe_text("{expression: A, to: B, partition: .inf}"), 1, "partition", 3, ["too large", "limit"],
                  id="partition-inf"),
     pytest.param(recipe_text("{expression: A, to: B, cell: [TOP]}"), 1, "cell", 3, ["cell name or null"],
                  id="cell-list"),

@@ -7,9 +7,12 @@ On any failure the output file is not written.
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 from typing import Sequence
 
+from . import limits
 from ._version import __version__
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
@@ -39,12 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--recursive", action="store_true", help="evaluate in each cell separately (Xic)")
     ev.add_argument("--strategy", default="auto", choices=("auto", "flat", "tiled", "deep"))
     ev.add_argument("--partition", default="100", help="tile size in µm, or none (default 100)")
-    ev.add_argument("--threads", type=int, default=0, help="worker threads (default 0)")
+    ev.add_argument("--threads", type=_whole("threads", limits.MAX_THREADS), default=0,
+                    help=f"worker threads (default 0, at most {limits.MAX_THREADS})")
     ev.add_argument("--no-clear", action="store_true", help="keep what is on the target layer")
     ev.add_argument("--format", default="default", choices=("default", "joined", "hsplit", "vsplit"))
     ev.add_argument("--merge", action="store_true", help="merge with objects already on the target layer")
     ev.add_argument("--fast", action="store_true", help="Xic's Fast mode (no undo; no effect here)")
-    ev.add_argument("--join-max-verts", type=int, default=600, metavar="N",
+    ev.add_argument("--join-max-verts", type=_whole("--join-max-verts", limits.MAX_LAYER_NUMBER), default=600, metavar="N",
                     help="Joined output: break polygons above N vertices (Xic's JoinMaxPolyVerts; 0: no limit)")
     ev.add_argument("--explain", action="store_true", help="print the parsed tree and the plan first")
     ev.set_defaults(handler=_run_eval)
@@ -66,18 +70,81 @@ def build_parser() -> argparse.ArgumentParser:
     ms.add_argument("--cell", help="cell for the hierarchy statistics (default: the single top cell)")
     ms.add_argument("--editor", action="store_true",
                     help="load in editor mode (what the KLayout editor holds; OASIS repetitions expanded)")
-    ms.add_argument("--threads", type=int, default=0, help="threads the advice may plan with (default: all cores)")
+    ms.add_argument("--threads", type=_whole("threads", limits.MAX_THREADS), default=0,
+                    help="threads the advice may plan with (default: all cores)")
     ms.set_defaults(handler=_run_memstat)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command.  This is the command line's one exception boundary: whatever escapes the
+    commands (a bug) becomes a one-line message and exit 1, never a traceback."""
     args = build_parser().parse_args(argv)
+    previous = _terminate_like_interrupt()
     try:
-        return int(args.handler(args) or EXIT_OK)
+        status = int(args.handler(args) or EXIT_OK)
+        sys.stdout.flush()  # a full or closed stdout is found here, not at interpreter exit
+        return status
     except KeyboardInterrupt:
-        print("layertools: interrupted; nothing was written", file=sys.stderr)
+        what = "terminated" if _Terminated.signal_name else "interrupted"
+        print(f"layertools: {what}; nothing was written", file=sys.stderr)
         return EXIT_FAILURE
+    except OSError as exc:  # stdout on a full device (eval's OUTPUT is complete by then), a closed pipe
+        _silence_stdout()
+        written = f" ({args.output} was written completely before)" if args.command in ("eval", "replay") else ""
+        print(f"layertools: error: cannot write the standard output: {exc.strerror or exc}{written}",
+              file=sys.stderr)
+        return EXIT_FAILURE
+    except Exception as exc:  # noqa: BLE001 - the boundary itself
+        print(f"layertools: internal error {type(exc).__name__}: {limits.clipped(str(exc))} (please report it)",
+              file=sys.stderr)
+        return EXIT_FAILURE
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+class _Terminated:
+    signal_name = ""
+
+
+def _terminate_like_interrupt() -> dict:
+    """SIGTERM (and SIGHUP) clean up exactly as Ctrl-C does: the run stops at the next check and
+    the temporary files of a write are removed.  Returns the handlers to restore."""
+    def handler(number, frame):
+        _Terminated.signal_name = signal.Signals(number).name
+        raise KeyboardInterrupt
+
+    previous = {}
+    for name in ("SIGTERM", "SIGHUP"):
+        number = getattr(signal, name, None)
+        if number is not None:
+            try:
+                previous[number] = signal.signal(number, handler)
+            except ValueError:  # not the main thread
+                pass
+    return previous
+
+
+def _silence_stdout() -> None:
+    """After stdout failed, point it at /dev/null so Python's exit-time flush adds no traceback."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
+def _whole(name: str, maximum: int):
+    """An argparse type: a whole number in ASCII digits, at most ``maximum`` (limits.py)."""
+    def convert(text: str) -> int:
+        try:
+            return limits.parse_whole(text, name, maximum)
+        except limits.NumberError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    convert.__name__ = name
+    return convert
 
 
 def _run_eval(args: argparse.Namespace) -> int:

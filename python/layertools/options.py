@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Union
 
 from .errors import OptionError
+from .limits import MAX_LAYER_NUMBER, MAX_THREADS, NumberError, finite, parse_real, parse_whole, quoted, whole
 
 STRATEGIES = ("auto", "flat", "tiled", "deep")
 FORMATS = ("default", "joined", "hsplit", "vsplit")
@@ -46,7 +47,7 @@ class EvalOptions:
             depth=normalize_depth(self.depth),
             strategy=_choice("strategy", self.strategy, STRATEGIES),
             partition=normalize_partition(self.partition),
-            threads=_non_negative_int("threads", self.threads),
+            threads=_non_negative_int("threads", self.threads, MAX_THREADS),
             format=_choice("format", self.format, FORMATS),
             join_max_poly_verts=_non_negative_int("join_max_poly_verts", self.join_max_poly_verts),
             recursive=_bool("recursive", self.recursive),
@@ -69,12 +70,8 @@ def normalize_depth(value: Any) -> Depth:
         text = value.strip().lower()
         if text in ("all", "a", "*"):
             return "all"
-        if text.isdigit():
-            return int(text)
-        raise OptionError(f"depth must be a whole number >= 0 or 'all', not {value!r}")
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise OptionError(f"depth must be a whole number >= 0 or 'all', not {value!r}")
-    return value
+        value = _option(parse_whole, text, "depth", MAX_LAYER_NUMBER, hint=" or 'all'")
+    return _option(whole, value, "depth", MAX_LAYER_NUMBER, hint=" or 'all'")
 
 
 def normalize_partition(value: Any) -> float | None:
@@ -85,35 +82,39 @@ def normalize_partition(value: Any) -> float | None:
         text = value.strip().lower()
         if text in ("none", "off", ""):
             return None
-        try:
-            value = float(text)
-        except ValueError:
-            raise OptionError(f"partition must be a size in µm or 'none', not {value!r}") from None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-        raise OptionError(f"partition must be a size in µm or 'none', not {value!r}")
+        value = _option(parse_real, text, "partition", hint=" (a size in µm) or 'none'")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise OptionError(f"partition must be a size in µm or 'none', not {quoted(value)}")
+    value = _option(finite, value, "partition")
     if value == 0:
         return None
-    if value < 0 or math.isinf(value):
+    if value < 0:
         raise OptionError(f"partition must be a positive size in µm or 'none', not {value!r}")
-    return float(value)
+    return value
+
+
+def _option(check, value: Any, name: str, *args, hint: str = "") -> Any:
+    """``check(value, name, *args)`` with its NumberError as an OptionError (one message style)."""
+    try:
+        return check(value, name, *args)
+    except NumberError as exc:
+        raise OptionError(str(exc).replace(", not ", f"{hint}, not ", 1)) from None
 
 
 def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
     text = str(value).strip().lower() if isinstance(value, str) else value
     if text not in allowed:
-        raise OptionError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+        raise OptionError(f"{name} must be one of {', '.join(allowed)}, not {quoted(value)}")
     return text
 
 
-def _non_negative_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise OptionError(f"{name} must be a whole number >= 0, not {value!r}")
-    return value
+def _non_negative_int(name: str, value: Any, maximum: int = MAX_LAYER_NUMBER) -> int:
+    return _option(whole, value, name, maximum)
 
 
 def _bool(name: str, value: Any) -> bool:
     if not isinstance(value, bool):
-        raise OptionError(f"{name} must be true or false, not {value!r}")
+        raise OptionError(f"{name} must be true or false, not {quoted(value)}")
     return value
 
 

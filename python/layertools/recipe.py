@@ -28,6 +28,7 @@ from typing import Any, Callable, Mapping, Sequence, TextIO
 from xml.sax.saxutils import escape as _xml_escape
 
 from ._version import __version__
+from .limits import MAX_DIGITS, MAX_RECIPE_NESTING, clipped, quoted
 from .checkpoint import LayoutCheckpoint
 from .errors import (Cancelled, CellNotFoundError, ExpressionError, LayertoolsError,
                      MissingDependencyError, OptionError)
@@ -105,6 +106,14 @@ class Step:
 
     expression: str
     options: EvalOptions = field(default_factory=EvalOptions)
+    #: where the step was read from (file and line of each key), for errors found during replay
+    source: str | None = field(default=None, compare=False, repr=False)
+    line: int | None = field(default=None, compare=False, repr=False)
+    key_lines: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def where(self, key: str | None) -> dict[str, Any]:
+        """``source`` and ``line`` of a RecipeError about ``key`` of this step."""
+        return {"source": self.source, "line": self.key_lines.get(key, self.line) if key else self.line}
 
     def evaluate_kwargs(self) -> dict[str, Any]:
         """The keyword arguments of ``layertools.evaluate`` besides layout, cell, expression and to."""
@@ -160,7 +169,26 @@ class _Sequence(list):
 
 def _loader_class(yaml):
     class RecipeLoader(yaml.SafeLoader):
-        pass
+        depth = 0
+
+        def compose_node(self, parent, index):
+            """Bound the nesting (PyYAML composes and constructs recursively)."""
+            self.depth += 1
+            try:
+                if self.depth > MAX_RECIPE_NESTING:
+                    raise RecipeError(f"the YAML nests lists and mappings more than {MAX_RECIPE_NESTING} "
+                                      "levels deep (the limit)", line=self.peek_event().start_mark.line + 1)
+                return super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
+
+    def construct_int(loader, node):
+        """YAML ints with the same digit bound as every other number (Python refuses 4,301 digits)."""
+        text = loader.construct_scalar(node)
+        if len(text.replace("_", "")) > MAX_DIGITS + 1:
+            raise RecipeError(f"the number {quoted(text, 24)} is too long (at most {MAX_DIGITS} digits)",
+                              line=node.start_mark.line + 1)
+        return yaml.SafeLoader.construct_yaml_int(loader, node)
 
     def construct_mapping(loader, node):
         loader.flatten_mapping(node)
@@ -174,7 +202,7 @@ def _loader_class(yaml):
             try:
                 duplicate = key in mapping
             except TypeError:
-                raise RecipeError(f"a key must be a plain word, not {key!r}", line=line) from None
+                raise RecipeError(f"a key must be a plain word, not {quoted(key)}", line=line) from None
             if duplicate:   # reported where the step number is known
                 mapping.duplicates.append((key, line, mapping.key_lines[key]))
                 continue
@@ -187,6 +215,7 @@ def _loader_class(yaml):
         sequence.item_lines = [child.start_mark.line + 1 for child in node.value]
         return sequence
 
+    RecipeLoader.add_constructor("tag:yaml.org,2002:int", construct_int)
     RecipeLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
     RecipeLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, construct_sequence)
     return RecipeLoader
@@ -205,7 +234,9 @@ def parse_recipe(text: str, source: str = "<recipe>") -> Recipe:
         problem = " ".join(filter(None, [exc.context, exc.problem]))
         raise RecipeError(f"not valid YAML: {problem}", source=source, line=line) from None
     except yaml.YAMLError as exc:
-        raise RecipeError(f"not valid YAML: {exc}", source=source) from None
+        raise RecipeError(f"not valid YAML: {clipped(str(exc))}", source=source) from None
+    except (RecursionError, MemoryError, ValueError) as exc:  # bounded above; kept as a last guard
+        raise RecipeError(f"cannot read the YAML: {type(exc).__name__}", source=source) from None
     return recipe_from_data(data, source=source)
 
 
@@ -237,7 +268,7 @@ def recipe_from_data(data: Any, source: str = "<recipe>") -> Recipe:
                           source=source, line=top_line)
     version = data["layertools"]
     if isinstance(version, bool) or not isinstance(version, int):
-        raise RecipeError(f"the recipe version must be the number {RECIPE_VERSION}, not {version!r}",
+        raise RecipeError(f"the recipe version must be the number {RECIPE_VERSION}, not {quoted(version)}",
                           source=source, key="layertools", line=key_lines.get("layertools"))
     if version != RECIPE_VERSION:
         newer = " (written by a newer layertools; upgrade)" if version > RECIPE_VERSION else ""
@@ -310,7 +341,8 @@ def _step_from_data(item: Any, number: int, source: str, item_line: int | None) 
         _parse_expression(expression)
     except ExpressionError as exc:
         raise problem("expression", f"bad expression: {exc}", caret=exc.caret()) from None
-    return Step(expression=expression, options=options)
+    return Step(expression=expression, options=options, source=source, line=line,
+                key_lines={str(key): value for key, value in key_lines.items()})
 
 
 def _parse_expression(expression: str) -> None:
@@ -364,9 +396,8 @@ def _check_choice(allowed: tuple[str, ...]):
 
 
 def _check_partition(key: str, value: Any) -> float | None:
-    if isinstance(value, str) and value.strip().lower() == "none":
-        return None
-    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+    """The command line's spellings too: YAML 1.1 reads ``1e3`` (no dot) as text."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float, str))):
         raise _KeyProblem(f"partition must be a size in µm or null, not {_describe(value)}")
     return normalize_partition(value)
 
@@ -374,7 +405,7 @@ def _check_partition(key: str, value: Any) -> float | None:
 def _check_count(key: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise _KeyProblem(f"{key} must be a whole number >= 0, not {_describe(value)}")
-    return value
+    return value  # the limit (threads, vertices) is checked by EvalOptions.validated
 
 
 def _check_scalar(key: str, value: Any) -> Any:
@@ -405,7 +436,7 @@ def _describe(value: Any) -> str:
         return "null"
     if isinstance(value, (Mapping, list)):
         return f"a {_type_name(value)}"
-    return f"{value!r} ({_type_name(value)})"
+    return f"{quoted(value)} ({_type_name(value)})"
 
 
 def _type_name(value: Any) -> str:
@@ -467,11 +498,11 @@ def dump_recipe(recipe: Recipe) -> str:
         def increase_indent(self, flow=False, indentless=False):  # indent list items under 'steps:'
             return super().increase_indent(flow, False)
 
-    def represent_text(dumper, value: str):
-        # YAML reads U+0085, U+2028 and U+2029 as line breaks even inside quotes: only the
-        # double-quoted style escapes them, so such a text (a cell name, say) comes back unchanged.
-        style = '"' if any(ch in value for ch in "\x85\u2028\u2029") else None
-        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+    def represent_text(dumper, text: str):
+        # YAML folds the line breaks NEL, LS and PS inside plain and single-quoted text: only a
+        # double-quoted scalar (escaped) reads them back as written
+        style = '"' if any(ch in text for ch in "\x85\u2028\u2029") else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
 
     Dumper.add_representer(str, represent_text)
 
@@ -489,13 +520,9 @@ def save_recipe(recipe: Recipe, path: str | os.PathLike) -> None:
 
 
 def _write_text_atomically(path: str, text: str) -> None:
-    from .layoutio import replace_atomically
-
-    def write(temp: str) -> None:
-        with open(temp, "w", encoding="utf-8", newline="\n") as stream:
-            stream.write(text)
+    from .safe_write import write_text_atomically
     try:
-        replace_atomically(path, write, ".tmp")
+        write_text_atomically(path, text)
     except OSError as exc:
         raise RecipeError(f"cannot write {path}: {exc.strerror or exc}") from None
 
@@ -545,8 +572,8 @@ def replay(layout, recipe: Recipe, cell=None, progress: Progress | None = None,
         raise _replay_error(exc, number, recipe.steps[number - 1]) from exc
     except Exception as exc:  # KLayout's RuntimeError, MemoryError, ...: still put the layout back
         checkpoint.restore()
-        raise ReplayError(f"{type(exc).__name__}: {exc}; the layout is as it was before the replay",
-                          step=number, cause=exc) from exc
+        raise ReplayError(f"{type(exc).__name__}: {clipped(str(exc))}; the layout is as it was before the replay",
+                          step=number, cause=exc, **recipe.steps[max(number, 1) - 1].where(None)) from exc
     except BaseException:   # KeyboardInterrupt: restore, then let it through unchanged
         checkpoint.restore()
         raise
@@ -579,7 +606,7 @@ def _replay_error(exc: LayertoolsError, number: int, step: Step) -> ReplayError:
     if isinstance(exc, ExpressionError) and exc.position is not None:
         message += f" at column {exc.column}"
     return ReplayError(f"{message} ({step.describe()}); the layout is as it was before the replay",
-                       step=number, key=key, caret=caret, cause=exc)
+                       step=number, key=key, caret=caret, cause=exc, **step.where(key))
 
 
 def _resolve_cells(layout, recipe: Recipe, cell) -> list:
@@ -597,8 +624,9 @@ def _resolve_cells(layout, recipe: Recipe, cell) -> list:
                 default = find_cell(layout, cell) if (cell is None or isinstance(cell, str)) else cell
             cells.append(default)
         except CellNotFoundError as exc:
-            raise ReplayError(f"{exc.message}; nothing was changed", step=number,
-                              key="cell" if name is not None else None, cause=exc) from None
+            key = "cell" if name is not None else None
+            raise ReplayError(f"{exc.message}; nothing was changed", step=number, key=key, cause=exc,
+                              **step.where(key)) from None
     return cells
 
 

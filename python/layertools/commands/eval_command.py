@@ -45,8 +45,9 @@ def run(args: argparse.Namespace) -> int:
             fields = {k: v for k, v in options.as_dict().items() if k not in ("to", "cell")}
             print(explain(layout, cell, args.expression, options.to, **fields).text())
         from ..engine import run as evaluate
-        result = evaluate(layout, cell, args.expression, options,
-                          progress=progress if progress.enabled else None)
+        # Always a progress callback, also without a terminal: tiles then run in bands, and a
+        # Ctrl-C or SIGTERM (delivered to Python only between KLayout calls) stops the run there.
+        result = evaluate(layout, cell, args.expression, options, progress=progress)
         progress.stage(f"writing {args.output}")
         started = time.perf_counter()
         written = None

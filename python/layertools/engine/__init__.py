@@ -13,6 +13,7 @@ from typing import Callable
 from ..compat import db
 from ..errors import Cancelled, EvaluationError, LayertoolsError, OptionError
 from ..language import is_empty, parse
+from ..limits import clipped
 from ..language.ast import LayerRef
 from ..options import EvalOptions, EvalResult
 from .auto import choose
@@ -41,14 +42,15 @@ def run(layout: "db.Layout", cell, expression: str, opts: EvalOptions, *, progre
         selection: dict[int, "db.Region"] | None = None,
         layer_aliases: dict[str, int] | None = None) -> EvalResult:
     start = time.perf_counter()
-    opts = opts.validated()
-    cell = _resolve_cell(layout, cell if cell is not None else opts.cell)
-    target = resolve_target(layout, opts.to, layer_aliases)
-    result = EvalResult(expression=expression, target=target.label, threads=opts.threads,
-                        partition=opts.partition)
-    report = progress or _no_progress
-    scratch = ScratchLayer(layout)
+    scratch = None
     try:
+        opts = opts.validated()
+        cell = _resolve_cell(layout, cell if cell is not None else opts.cell)
+        target = resolve_target(layout, opts.to, layer_aliases)
+        result = EvalResult(expression=expression, target=target.label, threads=opts.threads,
+                            partition=opts.partition)
+        report = progress or _no_progress
+        scratch = ScratchLayer(layout)
         if is_empty(expression):
             writes = _empty_expression(layout, cell, target, opts, result)
         else:
@@ -61,20 +63,31 @@ def run(layout: "db.Layout", cell, expression: str, opts: EvalOptions, *, progre
             result.cells_written = _cells_written(layout, writes, target.index)
         else:
             result.layer_index = -1 if target.index is None else target.index
-    except LayertoolsError:
-        scratch.discard()
-        raise
-    except RuntimeError as exc:  # KLayout's own errors, including its progress bar's cancel
-        scratch.discard()
-        text = str(exc)
-        if "cancel" in text.lower() or "break" in text.lower():
-            raise Cancelled("evaluation cancelled; the layout is unchanged") from None
-        raise EvaluationError(f"evaluation failed: {text}; the layout is unchanged") from None
-    except BaseException:
-        scratch.discard()
-        raise
+    except BaseException as exc:
+        if scratch is not None:
+            scratch.discard()
+        if isinstance(exc, (LayertoolsError, KeyboardInterrupt, SystemExit)):
+            raise
+        raise _as_layertools_error(exc) from None
     result.seconds = time.perf_counter() - start
     return result
+
+
+def _as_layertools_error(exc: BaseException) -> LayertoolsError:
+    """The one boundary where any other exception becomes a message (no traceback reaches a user);
+    every known cause is checked earlier, so reaching here is a bug worth reporting."""
+    if isinstance(exc, RuntimeError) and not isinstance(exc, RecursionError):  # KLayout's own errors
+        text = str(exc)
+        if "cancel" in text.lower() or "break" in text.lower():  # its progress bar's cancel
+            return Cancelled("evaluation cancelled; the layout is unchanged")
+        return EvaluationError(f"evaluation failed: {clipped(text)}; the layout is unchanged")
+    if isinstance(exc, MemoryError):
+        return EvaluationError("evaluation ran out of memory; the layout is unchanged "
+                               "(try --strategy tiled with a smaller partition)")
+    if isinstance(exc, RecursionError):
+        return EvaluationError("the expression is nested too deeply to evaluate; the layout is unchanged")
+    return EvaluationError(f"evaluation failed: internal error {type(exc).__name__}: {clipped(str(exc))} "
+                           "(please report it); the layout is unchanged")
 
 
 def _no_progress(message: str, fraction: "float | None") -> None:

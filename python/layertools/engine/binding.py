@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..compat import db
+from ..errors import ExpressionError
+from ..limits import NumberError, dimension_dbu
 from ..language.ast import Binary, Call, Instances, LayerRef, Node, Number, Unary, children, walk
 from .layers import resolve_cell, resolve_layer
 
@@ -91,6 +93,8 @@ def cuts_corners(node: Call) -> bool:
 def bind(tree: Node, text: str, layout: "db.Layout", aliases: dict[str, int] | None = None) -> BoundExpression:
     bound = BoundExpression(text=text, tree=tree)
     for node in walk(tree):
+        if isinstance(node, Call):
+            _check_dimensions(node, text, layout.dbu)
         if isinstance(node, LayerRef):
             if node.cell is not None:  # the cell first: "met1.drawing" may be a dotted layer name
                 bound.cell_of[id(node)] = resolve_cell(layout, node.cell, node.pos, text, node.layer, aliases)
@@ -103,7 +107,27 @@ def bind(tree: Node, text: str, layout: "db.Layout", aliases: dict[str, int] | N
             xs = (xll, xlr, xul, xur)
             bound.constant_boxes.append(db.DBox(min(xs), min(yl, yu), max(xs), max(yl, yu)))
     bound.halo_um = halo(tree)
+    try:
+        dimension_dbu(bound.halo_um, layout.dbu, "the total growth of nested bloat/edges/manhattanize")
+    except NumberError as exc:
+        raise ExpressionError(str(exc), 0, text) from None
     return bound
+
+
+def _check_dimensions(node: Call, text: str, dbu: float) -> None:
+    """Every dimension of a call must fit the database (32-bit coordinates): a result that cannot be
+    represented is refused here instead of being silently wrong (bloat(1e300) gave unbloated shapes)."""
+    if node.name in ("bloat", "edges", "manhattanize"):
+        values = node.constants[:1]
+    elif node.name in ("box", "zoid"):
+        values = node.constants
+    else:
+        return
+    for value in values:
+        try:
+            dimension_dbu(value, dbu, f"the dimension of {node.name}")
+        except NumberError as exc:
+            raise ExpressionError(str(exc), node.pos, text) from None
 
 
 def halo(node: Node) -> float:

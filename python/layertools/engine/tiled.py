@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ..compat import db
+from ..errors import OptionError
+from ..limits import MAX_TILES, MIN_TILE_DBU
 from ..language.ast import Binary, Call, LayerRef, Node, Number, Unary
 from .binding import BoundExpression, cuts_corners
 from .output import TRANSPOSE_EXPRESSION, break_polygons
@@ -57,11 +59,28 @@ class TilingPlan:
 def plan_tiles(reference: "db.Box", dbu: float, tile_um: float, halo_um: float) -> TilingPlan:
     inner = reference.to_dtype(dbu)
     outer = inner.enlarged(halo_um, halo_um) if halo_um > 0 else db.DBox(inner)
+    # A tile far larger than the area is one tile either way; capping it keeps KLayout's integer tile
+    # coordinates representable (partition 1e300).
+    tile_um = min(tile_um, 4 * (max(outer.width(), outer.height()) + 2 * halo_um) + 1)
+    if tile_um < MIN_TILE_DBU * dbu:
+        raise OptionError(f"partition {tile_um:g} µm is smaller than {MIN_TILE_DBU} database units "
+                          f"({MIN_TILE_DBU * dbu:g} µm, the limit)")
+    if (outer.width() / tile_um + 1) * (outer.height() / tile_um + 1) > MAX_TILES:  # floats: no huge ints
+        _too_many_tiles(tile_um, outer)
     steps_out = math.ceil(halo_um / tile_um) if halo_um > 0 else 0
     origin = (inner.left - steps_out * tile_um, inner.bottom - steps_out * tile_um)
     nx = max(1, math.ceil((outer.right - origin[0]) / tile_um - 1e-9))
     ny = max(1, math.ceil((outer.top - origin[1]) / tile_um - 1e-9))
+    if nx * ny > MAX_TILES:
+        _too_many_tiles(tile_um, outer)
     return TilingPlan(tile_um, origin, outer, nx, ny, halo_um)
+
+
+def _too_many_tiles(tile_um: float, area: "db.DBox") -> None:
+    least = math.sqrt(max(area.width(), 1e-3) * max(area.height(), 1e-3) / MAX_TILES)
+    raise OptionError(f"partition {tile_um:g} µm would cut the {area.width():.6g} x {area.height():.6g} µm area "
+                      f"into more than {MAX_TILES:,} tiles (the limit): use a partition of at least "
+                      f"{least:.2g} µm, or none")
 
 
 class TileCompiler:

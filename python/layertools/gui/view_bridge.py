@@ -241,7 +241,7 @@ def _layer_text(info: "pya.LayerInfo") -> str:
 
 def _natural_key(text: str):
     import re
-    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", text)]
+    return [int(part) if part.isdecimal() else part.lower() for part in re.split(r"(\d+)", text)]
 
 
 def _layer_nodes(view: "pya.LayoutView"):

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from ..errors import ExpressionError
+from ..limits import MAX_DIGITS, NumberError, finite
 
 # Characters that end a layer-name run (Xic's list, si_parser.cc).
 SPECIAL = set(" \t\r\n%()[]-^+*,;/|&<>~!=")
@@ -27,8 +28,9 @@ CONSTANTS = {
     "BOLTZ": 1.380649e-23, "ROOT2": 1.4142135623730951, "PHI0": 2.067833848e-15,
 }
 
-_NUMBER = re.compile(r"0[xX][0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eEdD][+-]?\d+)?")
-_LAYER_DATATYPE = re.compile(r"(\d+)/(\d+)")
+# ASCII digits only: Python's \d and str.isdigit accept "²" and other digits int() refuses.
+_NUMBER = re.compile(r"0[xX][0-9a-fA-F]+|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eEdD][+-]?[0-9]+)?")
+_LAYER_DATATYPE = re.compile(r"([0-9]+)/([0-9]+)")
 # Operators Xic's parser knows but rejects in layer expressions: named so the error can say why.
 _REJECTED_PAIRS = ("==", "!=", "<=", ">=")
 _REJECTED_SINGLE = "<>=/%[]"
@@ -92,10 +94,10 @@ def tokenize(text: str) -> list[Token]:
                 token.raw = text[start:i]
             tokens.append(token)
             continue
-        number = _NUMBER.match(text, i) if (ch.isdigit() or ch == ".") else None
+        number = _NUMBER.match(text, i) if ch in "0123456789." else None
         if number and (number.end() == n or text[number.end()] in SPECIAL):
             raw = number.group(0)
-            tokens.append(Token("number", raw, i, raw, value=_number_value(raw)))
+            tokens.append(Token("number", raw, i, raw, value=_number_value(raw, i, text)))
             i = number.end()
             continue
         if ch == "'" and i + 2 < n and text[i + 2] == "'":
@@ -174,10 +176,16 @@ def _read_field(text: str, i: int) -> tuple[str, int]:
     return field, i
 
 
-def _number_value(raw: str) -> float:
-    if raw[:2].lower() == "0x":
-        return float(int(raw, 16))
-    return float(raw.replace("d", "e").replace("D", "e"))
+def _number_value(raw: str, pos: int, text: str) -> float:
+    """The value of a number token: finite and within MAX_NUMBER, or an error at its column."""
+    try:
+        if raw[:2].lower() == "0x":
+            if len(raw) > 2 + MAX_DIGITS:
+                raise NumberError(f"hexadecimal number {raw[:12]}... is too long (at most {MAX_DIGITS} digits)")
+            return finite(int(raw, 16))
+        return finite(float(raw.replace("d", "e").replace("D", "e")))
+    except NumberError as exc:
+        raise ExpressionError(str(exc), pos, text) from None
 
 
 def _end_position(text: str) -> int:

@@ -13,7 +13,8 @@ import math
 from dataclasses import dataclass
 
 from ..errors import ExpressionError
-from .ast import GEOMETRY, SCALAR, Binary, Call, Instances, LayerRef, Node, Number, Unary
+from ..limits import MAX_LAYER_NUMBER, MAX_NESTING, MAX_TREE_DEPTH, NumberError, finite, is_whole_number_text, whole
+from .ast import GEOMETRY, SCALAR, Binary, Call, Instances, LayerRef, Node, Number, Unary, children
 from .lexer import CONSTANTS, Token, hex_layer_datatype, is_hex_layer_name, tokenize
 
 NUMERIC, GEOM = "n", "g"
@@ -68,6 +69,11 @@ _ARGUMENT_NAMES = ("first", "second", "third", "fourth", "fifth", "sixth")
 
 # binary operator levels, loosest first
 _LEVELS: tuple[tuple[str, ...], ...] = (("|",), ("&",), ("+", "-", "not"), ("*",), ("^",))
+_LEVEL_OF = {op: level for level, ops in enumerate(_LEVELS) for op in ops}
+# Operators that are associative on geometry (union, intersection, xor): a long run of them is
+# built as a balanced tree, so 10,000 operands nest log2(10,000) deep instead of 10,000.
+_ASSOCIATIVE = frozenset("|&+*^")
+_BALANCE_FROM = 16  # shorter runs keep Xic's left-associative shape (what explain shows)
 
 
 def parse(text: str) -> Node:
@@ -87,6 +93,7 @@ class _Parser:
         self.text = text
         self.tokens = tokenize(text)
         self.index = 0
+        self.depth = 0  # current nesting of parentheses and calls
 
     # -- helpers -------------------------------------------------------------------------------
     @property
@@ -114,35 +121,56 @@ class _Parser:
                 raise self.error("unbalanced ')'", token.pos)
             raise self.error(f"unexpected {_describe(token)} after a complete expression "
                              "(an operator is missing?)", token.pos)
+        _check_tree_depth(node, self.text)
         return node
 
-    def binary(self, level: int, numeric: bool) -> Node:
-        if level == len(_LEVELS):
-            return self.unary(numeric)
-        left = self.binary(level + 1, numeric)
-        while self.token.kind == "op" and self.token.text in _LEVELS[level]:
+    def binary(self, min_level: int, numeric: bool) -> Node:
+        """Precedence climbing: one Python frame per nesting level, not one per operator level."""
+        left = self.unary(numeric)
+        run: list[tuple[Node, int]] = []  # geometry operands of a pending associative run, with op positions
+        run_op = None
+        while self.token.kind == "op" and _LEVEL_OF.get(self.token.text, -1) >= min_level:
             op_token = self.advance()
             op = "-" if op_token.text == "not" else op_token.text
-            right = self.binary(level + 1, numeric)
+            right = self.binary(_LEVEL_OF[op_token.text] + 1, numeric)
+            if op in _ASSOCIATIVE and not isinstance(left, Number) and not isinstance(right, Number):
+                if run_op != op:
+                    left = _balanced(run_op, run) if run else left
+                    run, run_op = [(left, op_token.pos)], op
+                run.append((right, op_token.pos))
+                continue
+            if run:
+                left, run, run_op = _balanced(run_op, run), [], None
             left = _combine(op, left, right, op_token.pos, self.text)
+        if run:
+            left = _balanced(run_op, run)
         if self.token.kind == "rejected":
             raise self.error(_rejected_message(self.token.text), self.token.pos)
         return left
 
     def unary(self, numeric: bool) -> Node:
-        token = self.token
-        if token.kind == "op" and token.text in ("!", "~", "not", "-"):
-            self.advance()
-            operand = self.unary(numeric)
+        operators = []  # a run of prefix operators is read in a loop: 10,000 '!' need no recursion
+        while self.token.kind == "op" and self.token.text in ("!", "~", "not", "-"):
+            operators.append(self.advance())
+        operand = self.primary(numeric)
+        for token in reversed(operators):
             op = "-" if token.text == "-" else "!"
             if operand.kind == GEOMETRY and op == "-":
                 raise self.error("unary minus applies to numbers, not to geometry "
                                  "(for the inverse of a layer write !layer)", token.pos)
             if isinstance(operand, Number):
                 value = -operand.value if op == "-" else (0.0 if _truthy(operand.value) else 1.0)
-                return Number(value, token.pos, self.text[token.pos:_end(operand, self.text)].strip())
-            return Unary(op, operand, token.pos)
-        return self.primary(numeric)
+                operand = Number(value, token.pos, self.text[token.pos:_end(operand, self.text)].strip())
+            else:
+                operand = Unary(op, operand, token.pos)
+        return operand
+
+    def nested(self, token: Token) -> None:
+        """Count one level of parentheses or call arguments; fail cleanly beyond MAX_NESTING."""
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise self.error(f"the expression nests parentheses and calls more than {MAX_NESTING} "
+                             "levels deep (the limit)", token.pos)
 
     def primary(self, numeric: bool) -> Node:
         token = self.token
@@ -150,11 +178,13 @@ class _Parser:
             self.advance()
             if self.token.kind == "rparen":
                 raise self.error("expected an expression inside '()'", self.token.pos)
+            self.nested(token)
             node = self.binary(0, numeric)
             if self.token.kind != "rparen":
                 raise self.error(f"missing ')' for the '(' at column {token.pos + 1} "
                                  f"(found {_describe(self.token)})", self.token.pos)
             self.advance()
+            self.depth -= 1
             return node
         if token.kind == "number":
             self.advance()
@@ -164,7 +194,7 @@ class _Parser:
             return Number(token.value, token.pos, token.raw)
         if token.kind == "ld":
             self.advance()
-            layer, datatype = (int(x) for x in token.text.split("/"))
+            layer, datatype = (_layer_number(x, token, self.text) for x in token.text.split("/"))
             return LayerRef(token.text, token.pos, cell=token.cell, form="ld", ld=(layer, datatype),
                             text=token.raw)
         if token.kind == "instances":
@@ -189,7 +219,7 @@ class _Parser:
         spec = FUNCTIONS.get(name)
         if spec is None:
             raise self.error(_unknown_function_message(name), name_token.pos)
-        self.advance()  # '('
+        self.nested(self.advance())  # '('
         args: list[Node] = []
         arg_positions: list[int] = []
         if self.token.kind != "rparen":
@@ -205,6 +235,7 @@ class _Parser:
             raise self.error(f"expected ',' or ')' in the arguments of {name}, found {_describe(self.token)}",
                              self.token.pos)
         close = self.advance()
+        self.depth -= 1
         if not spec.accepts(len(args)):
             raise self.error(f"wrong number of arguments to {name}: expected {spec.arity_text()}, "
                              f"got {len(args)}", name_token.pos if not args else close.pos)
@@ -225,9 +256,9 @@ def _word_node(token: Token, numeric: bool) -> Node:
     if token.quoted and token.cell is None:
         for sep in (",", "/"):
             parts = token.text.split(sep)
-            if len(parts) == 2 and all(p.strip().isdigit() for p in parts):
+            if len(parts) == 2 and all(is_whole_number_text(p.strip()) for p in parts):
                 return LayerRef(token.text, token.pos, form="decimal",
-                                ld=(int(parts[0]), int(parts[1])), text=token.raw)
+                                ld=tuple(_layer_number(p, token, token.raw) for p in parts), text=token.raw)
     ld = hex_layer_datatype(token.text) if (not token.quoted and is_hex_layer_name(token.text)) else None
     return LayerRef(token.text, token.pos, cell=token.cell, form="name", ld=ld, text=token.raw)
 
@@ -236,12 +267,50 @@ def _combine(op: str, left: Node, right: Node, pos: int, text: str) -> Node:
     if isinstance(left, Number) and isinstance(right, Number):
         try:
             value = _arithmetic(op, left.value, right.value)
-        except (OverflowError, ZeroDivisionError, ValueError):
+            value = finite(value, "the result")
+        except (OverflowError, ZeroDivisionError, ValueError) as exc:
+            reason = f": {exc}" if isinstance(exc, NumberError) else ""
             raise ExpressionError(f"arithmetic error in {left.text or left.value} {op} "
-                                  f"{right.text or right.value}", pos, text) from None
+                                  f"{right.text or right.value}{reason}", pos, text) from None
         return Number(value, left.pos, text[left.pos:_end(right, text)].strip())
     node = Binary(op, left, right, pos)
     return node
+
+
+def _balanced(op: str, run: list[tuple[Node, int]]) -> Node:
+    """The operands of ``a op b op c ...`` joined left to right, or as a balanced tree when long."""
+    if len(run) < _BALANCE_FROM:
+        node = run[0][0]
+        for operand, pos in run[1:]:
+            node = Binary(op, node, operand, pos)
+        return node
+    while len(run) > 1:  # pairwise rounds: linear work, depth log2(n)
+        paired = [(Binary(op, run[i][0], run[i + 1][0], run[i + 1][1]), run[i][1]) for i in range(0, len(run) - 1, 2)]
+        run = paired + run[len(paired) * 2:]
+    return run[0][0]
+
+
+def _check_tree_depth(tree: Node, text: str) -> None:
+    """Fail cleanly when the tree is deeper than every later stage (all recursive) can walk."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_TREE_DEPTH:
+            raise ExpressionError(f"the expression is more than {MAX_TREE_DEPTH} operations deep (the limit); "
+                                  "split it, or use geomOr(...) for long unions", node.pos, text)
+        stack.extend((child, depth + 1) for child in children(node))
+
+
+def _layer_number(digits: str, token: Token, text: str) -> int:
+    """A layer or datatype number of an L/D reference, within what KLayout stores."""
+    digits = digits.strip()
+    try:
+        if not is_whole_number_text(digits):
+            raise NumberError(f"layer number {digits[:20]}{'...' if len(digits) > 20 else ''} is too large "
+                              f"(the limit is {MAX_LAYER_NUMBER})")
+        return whole(int(digits), "layer number", MAX_LAYER_NUMBER)
+    except NumberError as exc:
+        raise ExpressionError(str(exc), token.pos, text) from None
 
 
 def _arithmetic(op: str, a: float, b: float) -> float:

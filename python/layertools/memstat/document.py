@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from ..compat import IN_APPLICATION, db, klayout_version
-from ..layoutio import LayoutFileError
+from ..layoutio import LayoutFileError, check_input_path
 from ..stats import LayoutStats, layout_statistics
 from .capture import CaptureError
 from .advice import Advice, StrategySuggestion, advise, human_bytes, suggest_strategy
@@ -88,12 +88,8 @@ class MemoryReport:
     def export(self, path: str) -> None:
         """Write the report as YAML (.yaml/.yml) or JSON (anything else), atomically."""
         text = self.to_yaml() if path.lower().endswith((".yaml", ".yml")) else self.to_json() + "\n"
-        from ..layoutio import replace_atomically
-
-        def write(temp: str) -> None:
-            with open(temp, "w", encoding="utf-8") as stream:
-                stream.write(text)
-        replace_atomically(path, write, ".tmp")
+        from ..safe_write import write_text_atomically
+        write_text_atomically(path, text)
 
     # --- text ---------------------------------------------------------------------------------
     def to_text(self) -> str:
@@ -220,12 +216,7 @@ def memory_report(layout: "db.Layout", cell=None, detailed: bool = False, layers
 def read_layout_for_report(path: str, editable: bool = False) -> tuple["db.Layout", LoadTiming]:
     """Read ``path`` the way ``klayout -b`` loads a file given on its command line (viewer mode,
     default options), timing the read.  ``editable=True`` reads it as in editor mode."""
-    if not os.path.exists(path):
-        raise LayoutFileError(f"cannot read {path}: no such file")
-    if os.path.isdir(path):
-        raise LayoutFileError(f"cannot read {path}: it is a directory")
-    if not os.access(path, os.R_OK):
-        raise LayoutFileError(f"cannot read {path}: permission denied")
+    check_input_path(path)
     layout = db.Layout(editable)
     try:
         _, timing = timed(lambda: layout.read(path), file_bytes=os.path.getsize(path))

@@ -46,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
         progress.stage(f"writing {args.output}")
         started = time.perf_counter()
         write_layout(layout, args.output)
+        args.output_written = True  # a signal from here on must not claim that nothing was written
         write_seconds = time.perf_counter() - started
     except ExpressionError as exc:
         progress.done()

@@ -20,7 +20,7 @@ import pytest
 
 from conftest import REPO
 from layertools.compat import db
-from layertools.safe_write import TEMP_PREFIX, replace_atomically, write_text_atomically
+from layertools.safe_write import TEMP_PREFIX, replace_atomically, temp_prefix, write_text_atomically
 
 LIMIT = 64 * 1024  # bytes a child may write per file
 
@@ -156,15 +156,17 @@ def test_a_check_that_fails_keeps_the_old_file(tmp_path):
 def test_temporaries_of_a_killed_run_are_removed_by_the_next_write_and_live_ones_kept(tmp_path):
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    stale = tmp_path / f"{TEMP_PREFIX}{dead.pid}-abc123"
+    stale = tmp_path / f"{temp_prefix(dead.pid)}abc123"
     stale.mkdir()
     (stale / "new.gds").write_bytes(b"x" * 100)
-    live = tmp_path / f"{TEMP_PREFIX}{os.getppid()}-def456"  # our parent is alive
+    live = tmp_path / f"{temp_prefix(os.getppid())}def456"  # our parent is alive
     live.mkdir()
+    other_host = tmp_path / f"{TEMP_PREFIX}{dead.pid}@someotherhost-ghi789"  # NFS: its pid means nothing here
+    other_host.mkdir()
     unrelated = tmp_path / f"{TEMP_PREFIX}notapid"
     unrelated.mkdir()
     write_text_atomically(str(tmp_path / "r.yaml"), "x\n")
-    assert sorted(leftovers(tmp_path)) == sorted([live.name, unrelated.name])
+    assert sorted(leftovers(tmp_path)) == sorted([live.name, other_host.name, unrelated.name])
 
 
 def test_sigkill_during_a_write_leaves_a_folder_the_next_run_removes(tmp_path, big_input):

@@ -80,6 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command.  This is the command line's one exception boundary: whatever escapes the
     commands (a bug) becomes a one-line message and exit 1, never a traceback."""
     args = build_parser().parse_args(argv)
+    _Terminated.signal_name = ""
     previous = _terminate_like_interrupt()
     try:
         status = int(args.handler(args) or EXIT_OK)
@@ -87,21 +88,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         return status
     except KeyboardInterrupt:
         what = "terminated" if _Terminated.signal_name else "interrupted"
-        print(f"layertools: {what}; nothing was written", file=sys.stderr)
+        done = (f"{args.output} was already written completely" if getattr(args, "output_written", False)
+                else "nothing was written")
+        _say(f"layertools: {what}; {done}")
         return EXIT_FAILURE
     except OSError as exc:  # stdout on a full device (eval's OUTPUT is complete by then), a closed pipe
         _silence_stdout()
         written = f" ({args.output} was written completely before)" if args.command in ("eval", "replay") else ""
-        print(f"layertools: error: cannot write the standard output: {exc.strerror or exc}{written}",
-              file=sys.stderr)
+        _say(f"layertools: error: cannot write the standard output: {exc.strerror or exc}{written}")
         return EXIT_FAILURE
     except Exception as exc:  # noqa: BLE001 - the boundary itself
-        print(f"layertools: internal error {type(exc).__name__}: {limits.clipped(str(exc))} (please report it)",
-              file=sys.stderr)
+        _say(f"layertools: internal error {type(exc).__name__}: {limits.clipped(str(exc))} (please report it)")
         return EXIT_FAILURE
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
+
+
+def _say(message: str) -> None:
+    """The last word on stderr; a terminal that is gone (SIGHUP) must not turn it into a traceback."""
+    try:
+        print(message, file=sys.stderr)
+    except (OSError, ValueError):
+        pass
 
 
 class _Terminated:

@@ -12,7 +12,7 @@ from typing import Callable, Iterable
 
 from .compat import db
 from .errors import CellNotFoundError, LayertoolsError
-from .safe_write import TEMP_PREFIX, WriteCheckError, replace_atomically, verify_gzip_stream
+from .safe_write import TEMP_PREFIX, WriteCheckError, replace_atomically, temp_prefix, verify_gzip_stream
 
 LAYOUT_SUFFIXES = (".gds", ".gds2", ".gdsii", ".oas", ".oasis", ".gds.gz", ".gds2.gz", ".oas.gz", ".oasis.gz")
 
@@ -76,7 +76,7 @@ def write_layout(layout: "db.Layout", path: str, *, layers: "Iterable[int] | Non
         replace_atomically(path, lambda temp: layout.write(temp, options), _full_suffix(path),
                            verify=_verify_layout_file)
     except RuntimeError as exc:  # KLayout names the temporary file: the user knows only ``path``
-        reason = re.sub(r"\S*" + re.escape(TEMP_PREFIX) + r"\d+-\w+/+new[\w.]*", path, _klayout_message(exc))
+        reason = re.sub(r"\S*" + re.escape(TEMP_PREFIX) + r"\d+@\w*-\w+/+new[\w.]*", path, _klayout_message(exc))
         reason = re.sub(r"\(errno=(\d+)\)", lambda m: f"({os.strerror(int(m.group(1)))})", reason)
         raise LayoutFileError(f"cannot write {path}: {reason}{_unchanged(path)}") from None
     except OSError as exc:
@@ -142,7 +142,7 @@ def check_output_path(path: str) -> None:
 def _check_directory_accepts_files(directory: str, path: str) -> None:
     """Create and remove a file there: /proc, read-only mounts and the like refuse it now, not after the run."""
     try:  # a folder named like safe_write's: should a signal or kill strike here, it is cleaned up too
-        probe = tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", dir=directory)
+        probe = tempfile.mkdtemp(prefix=temp_prefix(), dir=directory)
     except OSError as exc:
         raise LayoutFileError(f"cannot write {path}: {exc.strerror or exc}") from None
     try:

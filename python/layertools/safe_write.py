@@ -5,8 +5,9 @@ The new content is written into a private directory beside the target, flushed t
 (``fsync``), checked (size, and a caller's check such as reading the gzip stream back: KLayout's
 gzip writer reports no error on a full disk), and only then renamed over the target.  A failure
 at any point leaves the old file byte-identical and removes what was written.  The private
-directory carries the writer's process id, so the next run in that folder removes what a killed
-run (SIGKILL, power loss) left behind, and never touches the work of a run that is still alive.
+directory carries the writer's process id and host, so the next run in that folder on that host
+removes what a killed run (SIGKILL, power loss) left behind, and never touches the work of a run
+that is still alive.
 """
 
 from __future__ import annotations
@@ -16,12 +17,21 @@ import gzip
 import os
 import re
 import shutil
+import socket
 import tempfile
 import zlib
 from typing import Callable
 
 TEMP_PREFIX = ".layertools-"
-_TEMP_NAME = re.compile(r"\.layertools-(\d+)-[A-Za-z0-9_]+\Z")
+# .layertools-PID@HOST-random: the host keeps a run on another machine sharing the folder (NFS),
+# whose process id means nothing here, from having its work removed
+_TEMP_NAME = re.compile(r"\.layertools-(\d+)@([A-Za-z0-9]*)-[A-Za-z0-9_]+\Z")
+
+
+def temp_prefix(pid: int | None = None) -> str:
+    """The start of the name of a temporary folder of process ``pid`` (default: this one) on this host."""
+    host = re.sub(r"[^A-Za-z0-9]", "", socket.gethostname())[:32]
+    return f"{TEMP_PREFIX}{os.getpid() if pid is None else pid}@{host}-"
 
 
 class WriteCheckError(OSError):
@@ -38,7 +48,7 @@ def replace_atomically(path: str, write: Callable[[str], None], suffix: str = ""
     """
     folder = os.path.dirname(os.path.abspath(path))
     remove_stale_temporaries(folder)
-    private = tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", dir=folder)
+    private = tempfile.mkdtemp(prefix=temp_prefix(), dir=folder)
     try:
         temp = os.path.join(private, "new" + suffix)
         write(temp)
@@ -85,14 +95,15 @@ def verify_gzip_stream(path: str) -> bytes:
 
 
 def remove_stale_temporaries(folder: str) -> None:
-    """Remove ``.layertools-PID-*`` directories in ``folder`` whose writer process no longer exists."""
+    """Remove ``.layertools-PID@HOST-*`` folders of this host in ``folder`` whose process is gone."""
     try:
         names = os.listdir(folder)
     except OSError:
         return
+    host = temp_prefix(0).split("@", 1)[1][:-1]
     for name in names:
         match = _TEMP_NAME.match(name)
-        if match and not _process_alive(int(match.group(1))):
+        if match and match.group(2) == host and not _process_alive(int(match.group(1))):
             full = os.path.join(folder, name)
             if os.path.isdir(full) and not os.path.islink(full):
                 shutil.rmtree(full, ignore_errors=True)

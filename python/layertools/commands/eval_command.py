@@ -54,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
         if result_only:
             written = [result.layer_index] if result.layer_index is not None and result.layer_index >= 0 else []
         write_layout(layout, args.output, layers=written)
+        args.output_written = True  # a signal from here on must not claim that nothing was written
         write_seconds = time.perf_counter() - started
     except ExpressionError as exc:
         progress.done()

@@ -11,6 +11,7 @@ import sys
 from typing import Sequence
 
 from ._version import __version__
+from .cluster import add_arguments as add_cluster_arguments
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--join-max-verts", type=int, default=600, metavar="N",
                     help="Joined output: break polygons above N vertices (Xic's JoinMaxPolyVerts; 0: no limit)")
     ev.add_argument("--explain", action="store_true", help="print the parsed tree and the plan first")
+    add_cluster_arguments(ev)
     ev.set_defaults(handler=_run_eval)
 
     rp = sub.add_parser("replay", help="replay a recorded recipe on a layout")
@@ -51,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("input", help="GDS or OASIS file (optionally .gz)")
     rp.add_argument("-o", "--output", required=True, help="output file")
     rp.add_argument("--cell", help="cell for steps whose cell is null (default: the single top cell)")
+    add_cluster_arguments(rp)
     rp.set_defaults(handler=_run_replay)
 
     ms = sub.add_parser("memstat", help="memory report of a layout, as 'klayout -d 31' prints it, and more")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 
+from ..cluster import batch_log, session as cluster_session
 from ..errors import (Cancelled, CellNotFoundError, ExpressionError, LayertoolsError, OptionError)
 from ..layoutio import LayoutFileError, check_output_path, find_cell, read_layout, write_layout
 from ..options import EvalOptions
@@ -16,6 +18,7 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
 def run(args: argparse.Namespace) -> int:
     progress = TerminalProgress(sys.stderr)
+    cluster = contextlib.ExitStack()
     try:
         options = EvalOptions(
             to=args.to, cell=args.cell, depth=args.depth, recursive=args.recursive,
@@ -30,6 +33,7 @@ def run(args: argparse.Namespace) -> int:
             check_output_path(args.output)
         except LayoutFileError as exc:  # the command line names an output that cannot be written
             raise OptionError(str(exc)) from None
+        distribute = cluster.enter_context(cluster_session(args, batch_log(sys.stderr)))
         progress.stage(f"reading {args.input}")
         started = time.perf_counter()
         layout = read_layout(args.input)
@@ -41,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
             print(explain(layout, cell, args.expression, options.to, **fields).text())
         from ..engine import run as evaluate
         result = evaluate(layout, cell, args.expression, options,
-                          progress=progress if progress.enabled else None)
+                          progress=progress if progress.enabled else None, distribute=distribute)
         progress.stage(f"writing {args.output}")
         started = time.perf_counter()
         write_layout(layout, args.output)
@@ -65,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
         progress.done()
         print(f"layertools: error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
+    finally:
+        cluster.close()
     progress.done()
     print(f"{result.summary()}; read {read_seconds:.2f} s, write {write_seconds:.2f} s")
     if result.reason:

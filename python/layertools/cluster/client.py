@@ -1,0 +1,184 @@
+"""The client side of a cluster run: cut the tile plan into bands, send them to Dask workers, put
+the returned shapes into the engine's scratch layer (the engine then commits as for any strategy).
+
+Dask is imported here only, and only when a run asks for a cluster.
+"""
+
+from __future__ import annotations
+
+import math
+import socket
+import time
+from typing import Callable
+
+from ..compat import db
+from ..engine.tiled import Band, TileRun, TilingPlan
+from ..errors import EvaluationError, LayertoolsError
+from .worker import (HOLED_LAYER, RESULT_LAYER, BandTask, InputFile, LayerInput, WorkerInputError,
+                     bytes_to_layout, evaluate_band, region_to_bytes)
+
+BANDS_PER_WORKER = 4       # several bands per worker: a slow band does not leave the others idle
+SCHEDULER_GRACE_S = 10.0   # how long the client may be disconnected before the run is given up
+POLL_S = 0.2               # the client waits in short steps: Ctrl-C and a lost scheduler are seen
+
+
+class ClusterError(LayertoolsError):
+    """The cluster could not run the work: no scheduler, a worker that cannot read the input, ..."""
+
+
+def cut_bands(plan: TilingPlan, wanted: int) -> list[Band]:
+    """About ``wanted`` bands of whole tile rows; when there are fewer rows than that, rows are
+    cut into column ranges as well.  Every tile is in exactly one band."""
+    wanted = max(1, wanted)
+    if plan.ny >= wanted:
+        edges = [round(i * plan.ny / wanted) for i in range(wanted + 1)]
+        return [Band(0, plan.nx, r0, r1) for r0, r1 in zip(edges, edges[1:]) if r1 > r0]
+    per_row = min(plan.nx, math.ceil(wanted / plan.ny))
+    edges = [round(i * plan.nx / per_row) for i in range(per_row + 1)]
+    return [Band(c0, c1, row, row + 1) for row in range(plan.ny) for c0, c1 in zip(edges, edges[1:]) if c1 > c0]
+
+
+def _band_on_worker(task: BandTask, region_inputs: dict[str, bytes]) -> tuple[bytes, int]:
+    """The task Dask runs (by reference to this module, on the worker)."""
+    try:
+        from distributed import get_worker
+        where = f"the worker on {socket.gethostname()} ({get_worker().address})"
+    except (ImportError, ValueError):
+        where = f"the worker on {socket.gethostname()}"
+    return evaluate_band(task, region_inputs, where)
+
+
+class Distributor:
+    """Runs the tiles of tiled evaluations on a Dask cluster; see ``engine.run(distribute=...)``."""
+
+    def __init__(self, client, input_file: InputFile, address: str,
+                 log: Callable[[str], None] | None = None, bands_per_worker: int = BANDS_PER_WORKER):
+        self.client = client
+        self.input = input_file
+        self.address = address
+        self.log = log
+        self.bands_per_worker = bands_per_worker
+        self.written: set[int] = set()    # layers of the client's layout that no longer match the file
+
+    def layer_written(self, layer_index: int) -> None:
+        """A step wrote this layer: later steps ship its shapes instead of reading the file's."""
+        self.written.add(layer_index)
+
+    def workers(self) -> int:
+        try:
+            return len(self.client.scheduler_info().get("workers", {}))
+        except Exception:  # a lost scheduler: the wait loop reports it
+            return 0
+
+    def run_tiles(self, run: TileRun, sink: tuple, holed: "db.Region", progress=None) -> None:
+        layout, source = run.source.layout, run.source
+        layers, shipped = [], {}
+        for (layer_index, cell_index), name in run.layer_inputs.items():
+            if layer_index in self.written:   # made by an earlier step: not in the file
+                cell = source.cell if cell_index is None else layout.cell(cell_index)
+                iterator = cell.begin_shapes_rec(layer_index)
+                if source.depth is not None and cell_index is None:
+                    iterator.max_depth = source.depth
+                shipped[name] = region_to_bytes(db.Region(iterator), layout.dbu)
+                continue
+            info = layout.get_info(layer_index)
+            layers.append(LayerInput(name, info.layer, info.datatype, info.name or "",
+                                     None if cell_index is None else layout.cell(cell_index).name))
+        for name, region in run.region_inputs.items():  # global subexpressions: computed once, here
+            shipped[name] = region_to_bytes(region, layout.dbu)
+        box = run.reference_box
+        bands = cut_bands(run.plan, self.bands_per_worker * max(1, self.workers()))
+        tasks = [BandTask(self.input, source.cell.name, source.depth, tuple(layers), run.text, run.plan,
+                          band, run.threads, (box.left, box.bottom, box.right, box.top)) for band in bands]
+        self._run(tasks, shipped, run.plan.tiles, sink, holed, progress)
+        self._check_input()
+
+    def _run(self, tasks: list[BandTask], shipped: dict[str, bytes], total: int, sink: tuple,
+             holed: "db.Region", progress) -> None:
+        client = self.client
+        try:
+            shipped_future = client.scatter(shipped, broadcast=True, hash=False) if shipped else {}
+            pending = [client.submit(_band_on_worker, task, shipped_future, pure=False, retries=0)
+                       for task in tasks]
+        except (OSError, TimeoutError) as exc:
+            raise ClusterError(f"lost the Dask scheduler at {self.address}: {exc}") from None
+        layout, cell_index, layer_index = sink
+        shapes = layout.cell(cell_index).shapes(layer_index)
+        done_tiles, disconnected_since = 0, None
+        report = _Reporter(progress, self.log, total)
+        report(0, self.workers())
+        try:
+            while pending:
+                finished = [future for future in pending if future.done()]
+                for future in finished:
+                    data, tiles = self._result(future)
+                    band = bytes_to_layout(data)
+                    for top in band.each_top_cell():
+                        top_cell = band.cell(top)
+                        result_index = band.find_layer(RESULT_LAYER, 0)
+                        holed_index = band.find_layer(HOLED_LAYER, 0)
+                        if result_index is not None:
+                            shapes.insert(top_cell.shapes(result_index))
+                        if holed_index is not None:
+                            holed.insert(top_cell.shapes(holed_index))
+                    done_tiles += tiles
+                    future.release()
+                if finished:
+                    gone = {id(future) for future in finished}
+                    pending = [future for future in pending if id(future) not in gone]
+                    report(done_tiles, self.workers())
+                if client.status != "running":
+                    disconnected_since = disconnected_since or time.monotonic()
+                    if time.monotonic() - disconnected_since > SCHEDULER_GRACE_S:
+                        raise ClusterError(f"lost the Dask scheduler at {self.address} "
+                                           f"({done_tiles} of {total} tiles done)")
+                else:
+                    disconnected_since = None
+                if pending and not finished:
+                    time.sleep(POLL_S)
+        except BaseException:
+            # An error, a lost scheduler or Ctrl-C: stop the cluster's remaining work.
+            try:
+                client.cancel(pending, force=True)
+            except Exception:
+                pass
+            raise
+
+    def _result(self, future):
+        if future.status == "finished":
+            return future.result()
+        if future.status == "cancelled":
+            raise ClusterError(f"the Dask scheduler at {self.address} dropped the work (it stopped or restarted)")
+        exc = future.exception()
+        if isinstance(exc, WorkerInputError):
+            raise ClusterError(str(exc)) from None
+        if type(exc).__name__ == "KilledWorker":
+            raise ClusterError(f"workers kept dying on a band of tiles ({exc}); "
+                               "give the workers more memory or use smaller partitions") from None
+        if isinstance(exc, RuntimeError):  # KLayout's own error, raised in the tile script
+            raise EvaluationError(f"evaluation failed on a worker: {exc}; the layout is unchanged") from None
+        raise ClusterError(f"a worker failed: {type(exc).__name__}: {exc}") from None
+
+    def _check_input(self) -> None:
+        try:
+            self.input.check("layertools")
+        except WorkerInputError as exc:
+            raise ClusterError(str(exc)) from None
+
+
+class _Reporter:
+    """Progress of a cluster run: the engine's progress callback (a terminal line) gets every
+    change; the batch log gets a line at start, every tenth and the end."""
+
+    def __init__(self, progress, log, total: int):
+        self.progress, self.log, self.total = progress, log, total
+        self.logged_tenth = -1
+
+    def __call__(self, done: int, workers: int) -> None:
+        message = f"cluster: {done}/{self.total} tiles done, {workers} worker(s)"
+        if self.progress is not None:
+            self.progress(message, done / self.total if self.total else None)
+        tenth = int(10 * done / self.total) if self.total else 10
+        if self.log is not None and tenth > self.logged_tenth:
+            self.logged_tenth = tenth
+            self.log(message)

@@ -14,8 +14,8 @@ from typing import Callable
 from ..compat import db
 from ..engine.tiled import Band, TileRun, TilingPlan
 from ..errors import EvaluationError, LayertoolsError
-from .worker import (HOLED_LAYER, RESULT_LAYER, BandTask, InputFile, LayerInput, WorkerInputError,
-                     bytes_to_layout, evaluate_band, region_to_bytes)
+from .worker import (RESULT_LAYER, BandResult, BandTask, InputFile, LayerInput, WorkerInputError,
+                     bytes_to_layout, evaluate_band, region_to_bytes, unpack_polygons)
 
 BANDS_PER_WORKER = 4       # several bands per worker: a slow band does not leave the others idle
 SCHEDULER_GRACE_S = 10.0   # how long the client may be disconnected before the run is given up
@@ -28,17 +28,22 @@ class ClusterError(LayertoolsError):
 
 def cut_bands(plan: TilingPlan, wanted: int) -> list[Band]:
     """About ``wanted`` bands of whole tile rows; when there are fewer rows than that, rows are
-    cut into column ranges as well.  Every tile is in exactly one band."""
-    wanted = max(1, wanted)
-    if plan.ny >= wanted:
-        edges = [round(i * plan.ny / wanted) for i in range(wanted + 1)]
-        return [Band(0, plan.nx, r0, r1) for r0, r1 in zip(edges, edges[1:]) if r1 > r0]
-    per_row = min(plan.nx, math.ceil(wanted / plan.ny))
+    cut into column ranges as well.  Every tile is in exactly one band, and every band has at least
+    two tiles: KLayout runs a one-tile array untiled (the whole input, no clip), which is right only
+    when the whole plan is that one tile."""
+    if plan.tiles < 2:
+        return [Band(0, plan.nx, 0, plan.ny)]
+    wanted = max(1, min(wanted, plan.tiles // 2))
+    if plan.nx == 1 or plan.ny >= wanted:
+        count = min(wanted, plan.ny // 2) if plan.nx == 1 else wanted
+        edges = [round(i * plan.ny / count) for i in range(count + 1)]
+        return [Band(0, plan.nx, r0, r1) for r0, r1 in zip(edges, edges[1:])]
+    per_row = min(plan.nx // 2, math.ceil(wanted / plan.ny))
     edges = [round(i * plan.nx / per_row) for i in range(per_row + 1)]
-    return [Band(c0, c1, row, row + 1) for row in range(plan.ny) for c0, c1 in zip(edges, edges[1:]) if c1 > c0]
+    return [Band(c0, c1, row, row + 1) for row in range(plan.ny) for c0, c1 in zip(edges, edges[1:])]
 
 
-def _band_on_worker(task: BandTask, region_inputs: dict[str, bytes]) -> tuple[bytes, int]:
+def _band_on_worker(task: BandTask, region_inputs: dict[str, bytes]) -> BandResult:
     """The task Dask runs (by reference to this module, on the worker)."""
     try:
         from distributed import get_worker
@@ -111,17 +116,7 @@ class Distributor:
             while pending:
                 finished = [future for future in pending if future.done()]
                 for future in finished:
-                    data, tiles = self._result(future)
-                    band = bytes_to_layout(data)
-                    for top in band.each_top_cell():
-                        top_cell = band.cell(top)
-                        result_index = band.find_layer(RESULT_LAYER, 0)
-                        holed_index = band.find_layer(HOLED_LAYER, 0)
-                        if result_index is not None:
-                            shapes.insert(top_cell.shapes(result_index))
-                        if holed_index is not None:
-                            holed.insert(top_cell.shapes(holed_index))
-                    done_tiles += tiles
+                    done_tiles += self._merge(self._result(future), shapes, holed)
                     future.release()
                 if finished:
                     gone = {id(future) for future in finished}
@@ -144,7 +139,20 @@ class Distributor:
                 pass
             raise
 
-    def _result(self, future):
+    @staticmethod
+    def _merge(result: BandResult, shapes: "db.Shapes", holed: "db.Region") -> int:
+        band = bytes_to_layout(result.oasis)
+        index = band.find_layer(RESULT_LAYER, 0)
+        if index is not None:
+            for top in band.each_top_cell():
+                shapes.insert(band.cell(top).shapes(index))
+        for polygon in unpack_polygons(result.with_holes):
+            shapes.insert(polygon)
+        for polygon in unpack_polygons(result.holed):
+            holed.insert(polygon)
+        return result.tiles
+
+    def _result(self, future) -> BandResult:
         if future.status == "finished":
             return future.result()
         if future.status == "cancelled":

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from ..compat import db
 from ..engine.tiled import Band, TilingPlan, run_band
 
-# Layers are taken to layer (0, 0) and (1, 0) of the result layout that travels back.
-RESULT_LAYER, HOLED_LAYER = 0, 1
+RESULT_LAYER = 0  # the layer (number) of the shapes in the OASIS bytes that travel
 
 
 class WorkerInputError(RuntimeError):
@@ -114,9 +113,20 @@ def cached_layout(task: BandTask, where: str) -> "db.Layout":
     return layout
 
 
-def evaluate_band(task: BandTask, region_inputs: dict[str, bytes], where: str = "a worker") -> tuple[bytes, int]:
-    """Run ``task.band`` of the tile script; OASIS bytes of the result (layer 0) and of the polygons
-    with holes still to be broken (layer 1), and the number of tiles done."""
+@dataclass
+class BandResult:
+    """What a band sends back: the result's polygons as OASIS bytes, except polygons with holes
+    (OASIS and GDS cannot hold holes: their writers cut them open), which travel as point lists;
+    ``holed`` are the JoinMaxPolyVerts polygons the client still breaks, as in this process."""
+
+    oasis: bytes
+    with_holes: list
+    holed: list
+    tiles: int
+
+
+def evaluate_band(task: BandTask, region_inputs: dict[str, bytes], where: str = "a worker") -> BandResult:
+    """Run ``task.band`` of the tile script on the (cached) input."""
     task.input.check(where)
     layout = cached_layout(task, where)
     if not layout.has_cell(task.cell):
@@ -125,7 +135,7 @@ def evaluate_band(task: BandTask, region_inputs: dict[str, bytes], where: str = 
     inputs: dict = {}
     for item in task.layers:
         index = _find_layer(layout, item)
-        source = cell if item.cell is None else layout.cell(item.cell)
+        source = cell if item.cell is None else (layout.cell(item.cell) if layout.has_cell(item.cell) else None)
         if index is None or source is None:  # the layer or cell has no shapes in the file
             inputs[item.script_name] = db.Region()
             continue
@@ -139,12 +149,38 @@ def evaluate_band(task: BandTask, region_inputs: dict[str, bytes], where: str = 
     result = db.Layout()
     result.dbu = layout.dbu
     top = result.create_cell("RESULT")
-    shapes_layer = result.layer(RESULT_LAYER, 0)
+    shapes = top.shapes(result.layer(RESULT_LAYER, 0))
     holed = db.Region()
     run_band(task.text, task.plan, task.band, task.threads, inputs,
-             {"o": (result, top.cell_index(), shapes_layer), "holed": holed}, "cluster band")
-    top.shapes(result.layer(HOLED_LAYER, 0)).insert(holed)
-    return layout_to_bytes(result), task.band.tiles
+             {"o": (result, top.cell_index(), result.layer(RESULT_LAYER, 0)), "holed": holed}, "cluster band")
+    raw = db.Region(shapes)
+    raw.merged_semantics = False
+    with_holes = raw.with_holes(1, None, False)
+    if not with_holes.is_empty():  # rare (Joined without a vertex limit): keep them out of the OASIS
+        plain = raw.with_holes(0, False)
+        shapes.clear()
+        shapes.insert(plain)
+    return BandResult(layout_to_bytes(result), pack_polygons(with_holes), pack_polygons(holed), task.band.tiles)
+
+
+def pack_polygons(region: "db.Region") -> list:
+    """Polygons as (hull, holes) tuples of flat coordinate lists: exact, holes included."""
+    def flat(points) -> list[int]:
+        return [value for point in points for value in (point.x, point.y)]
+    return [(flat(polygon.each_point_hull()), [flat(polygon.each_point_hole(n)) for n in range(polygon.holes())])
+            for polygon in region.each()]
+
+
+def unpack_polygons(packed: list) -> list["db.Polygon"]:
+    def points(values: list[int]) -> list["db.Point"]:
+        return [db.Point(values[i], values[i + 1]) for i in range(0, len(values), 2)]
+    polygons = []
+    for hull, holes in packed:
+        polygon = db.Polygon(points(hull), True)
+        for hole in holes:
+            polygon.insert_hole(points(hole), True)
+        polygons.append(polygon)
+    return polygons
 
 
 def _find_layer(layout: "db.Layout", item: LayerInput) -> int | None:

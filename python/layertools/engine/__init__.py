@@ -157,7 +157,7 @@ def choose_strategy(layout, cell, bound, target: Target, opts: EvalOptions, resu
     Distributed runs are tiled: the tile plan is what is cut into work for other processes."""
     strategy, partition, threads = opts.strategy, opts.partition, opts.threads
     if distributed and strategy in ("flat", "deep"):
-        raise OptionError(f"a cluster runs the tiled strategy, not {strategy}: use --strategy tiled or auto")
+        result.warnings.append(f"the {strategy} strategy runs in this process: a cluster runs tiled evaluations")
     if distributed and strategy == "auto":
         strategy = "tiled"
         result.reason = "a cluster runs the tiled strategy"

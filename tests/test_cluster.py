@@ -169,6 +169,29 @@ def test_unreachable_scheduler_is_a_clear_error(tmp_path):
     assert not output.exists()
 
 
+def test_ctrl_c_cancels_and_leaves_nothing(tmp_path):
+    """SIGINT to the whole process group, as a terminal's Ctrl-C: the client and the LocalCluster it
+    started stop, no output and no temporary file stays, no traceback is shown."""
+    output = tmp_path / "out.gds"
+    env = dict(os.environ, PYTHONPATH=str(REPO / "python"))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "layertools", "eval", str(data_file(TT)), "bloat(0.3, 68/20, 0) ^ 69/20",
+         "--to", "100/0", "-o", str(output), "--partition", "1", "--cluster", "local:2"],
+        env=env, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # not ignored, as in a shell
+    try:
+        first = process.stderr.readline()
+        assert first.startswith("layertools: cluster: 0/"), first   # the tiles are running
+        os.killpg(process.pid, signal.SIGINT)
+        _, rest = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 1
+    assert "interrupted; nothing was written" in rest and "Traceback" not in rest
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_missing_extra_names_the_install_command(tmp_path, capsys, monkeypatch):
     from layertools.cli import main
     monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed -> ImportError

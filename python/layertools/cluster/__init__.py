@@ -68,12 +68,13 @@ def session(args: argparse.Namespace, log: Callable[[str], None] | None = None) 
         input_file = None  # the normal read reports it
     with contextlib.ExitStack() as stack:
         if spec:
-            cluster = stack.enter_context(distributed.LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                silence_logs=logging.ERROR))
+            with _workers_ignore_ctrl_c():
+                cluster = stack.enter_context(distributed.LocalCluster(
+                    n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                    silence_logs=logging.CRITICAL))  # a shut-down cluster logs errors that are none
             address = cluster.scheduler_address
         else:
-            logging.getLogger("distributed").setLevel(logging.ERROR)
+            logging.getLogger("distributed").setLevel(logging.CRITICAL)
         try:
             client = stack.enter_context(distributed.Client(address, timeout="10s"))
         except (OSError, TimeoutError) as exc:
@@ -82,6 +83,23 @@ def session(args: argparse.Namespace, log: Callable[[str], None] | None = None) 
             yield None
             return
         yield Distributor(client, input_file, address, log)
+
+
+@contextlib.contextmanager
+def _workers_ignore_ctrl_c() -> Iterator[None]:
+    """Worker processes started in this block inherit an ignored SIGINT: a terminal's Ctrl-C
+    reaches the whole process group, and only this process should act on it (cancel the tasks,
+    shut the cluster down) instead of every worker printing its own traceback."""
+    import signal
+    import threading
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def batch_log(stream=None) -> Callable[[str], None] | None:

@@ -169,6 +169,34 @@ def test_unreachable_scheduler_is_a_clear_error(tmp_path):
     assert not output.exists()
 
 
+def test_scheduler_gone_mid_run_is_a_clear_error(tmp_path):
+    """A scheduler (and worker) this test starts on 127.0.0.1 is killed while the tiles run."""
+    env = dict(os.environ, PYTHONPATH=str(REPO / "python"))
+    address = "tcp://127.0.0.1:8793"
+    quiet = dict(env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    scheduler = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+                                  "--port", "8793", "--no-dashboard"], **quiet)
+    worker = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1",
+                               "--no-dashboard", "--death-timeout", "20"], **quiet)
+    output = tmp_path / "out.gds"
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "layertools", "eval", str(data_file(TT)), "bloat(0.3, 68/20, 0) ^ 69/20",
+             "--to", "100/0", "-o", str(output), "--partition", "1", "--scheduler", address],
+            env=env, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        first = process.stderr.readline()   # the client waits for the scheduler's first answer
+        assert first.startswith("layertools: cluster: 0/"), first
+        scheduler.kill()
+        _, rest = process.communicate(timeout=60)
+    finally:
+        for child in (scheduler, worker):
+            child.kill()
+            child.wait()
+    assert process.returncode == 1
+    assert "Dask scheduler at tcp://127.0.0.1:8793" in rest and "Traceback" not in rest
+    assert not output.exists()
+
+
 def test_ctrl_c_cancels_and_leaves_nothing(tmp_path):
     """SIGINT to the whole process group, as a terminal's Ctrl-C: the client and the LocalCluster it
     started stop, no output and no temporary file stays, no traceback is shown."""

@@ -60,6 +60,7 @@ def session(args: argparse.Namespace, log: Callable[[str], None] | None = None) 
         return
     workers = local_workers(spec) if spec else 0
     distributed = _dask()
+    _quiet(distributed)
     from .client import ClusterError, Distributor
     from .worker import InputFile
     try:
@@ -73,8 +74,6 @@ def session(args: argparse.Namespace, log: Callable[[str], None] | None = None) 
                     n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                     silence_logs=logging.CRITICAL))  # a shut-down cluster logs errors that are none
             address = cluster.scheduler_address
-        else:
-            logging.getLogger("distributed").setLevel(logging.CRITICAL)
         try:
             client = stack.enter_context(distributed.Client(address, timeout="10s"))
         except (OSError, TimeoutError) as exc:
@@ -83,6 +82,16 @@ def session(args: argparse.Namespace, log: Callable[[str], None] | None = None) 
             yield None
             return
         yield Distributor(client, input_file, address, log)
+
+
+def _quiet(distributed) -> None:
+    """Dask logs a lost connection or a shut-down cluster with tracebacks: the user gets our one
+    message instead (``DASK_LOGGING__DISTRIBUTED=info`` still works for debugging a farm)."""
+    if os.environ.get("DASK_LOGGING__DISTRIBUTED"):
+        return
+    for name in list(logging.root.manager.loggerDict):
+        if name == "distributed" or name.startswith("distributed."):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 @contextlib.contextmanager

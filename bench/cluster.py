@@ -91,7 +91,8 @@ def main() -> int:
                     print(f"{name}: {count} worker(s): result DIFFERS from single-process tiled: {cluster_count} vs "
                           f"{local_count} shapes, XOR area {(cluster_region ^ local_region).area()}", file=sys.stderr)
                     return 1
-            case["cluster"][count] = {"seconds": round(seconds, 3), "identical": identical, "shapes": cluster_count}
+            case["cluster"][count] = {"seconds": round(seconds, 3), "identical": identical, "shapes": cluster_count,
+                                      **{k: round(v, 3) for k, v in distributor.seconds.items()}}
         one = case["cluster"].get(1)
         if one:
             case["cost_over_tiled_1_worker"] = round(one["seconds"] / local_s - 1, 3)

@@ -64,6 +64,9 @@ class Distributor:
         self.log = log
         self.bands_per_worker = bands_per_worker
         self.written: set[int] = set()    # layers of the client's layout that no longer match the file
+        # Where the time went, summed over bands (for the batch log, the benchmark and the model in
+        # doc/cluster.md): reads on the workers, compute on the workers, merging here.
+        self.seconds = {"worker_read": 0.0, "worker_compute": 0.0, "client_merge": 0.0}
 
     def layer_written(self, layer_index: int) -> None:
         """A step wrote this layer: later steps ship its shapes instead of reading the file's."""
@@ -116,7 +119,12 @@ class Distributor:
             while pending:
                 finished = [future for future in pending if future.done()]
                 for future in finished:
-                    done_tiles += self._merge(self._result(future), shapes, holed)
+                    result = self._result(future)
+                    started = time.perf_counter()
+                    done_tiles += self._merge(result, shapes, holed)
+                    self.seconds["client_merge"] += time.perf_counter() - started
+                    self.seconds["worker_read"] += result.read_seconds
+                    self.seconds["worker_compute"] += result.compute_seconds
                     future.release()
                 if finished:
                     gone = {id(future) for future in finished}

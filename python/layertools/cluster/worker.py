@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 
 from ..compat import db
@@ -123,12 +124,17 @@ class BandResult:
     with_holes: list
     holed: list
     tiles: int
+    read_seconds: float = 0.0      # this task's read of the input (0 when the worker had it cached)
+    compute_seconds: float = 0.0   # the TilingProcessor run and the packing of its result
 
 
 def evaluate_band(task: BandTask, region_inputs: dict[str, bytes], where: str = "a worker") -> BandResult:
     """Run ``task.band`` of the tile script on the (cached) input."""
     task.input.check(where)
+    started = time.perf_counter()
     layout = cached_layout(task, where)
+    read_seconds = time.perf_counter() - started
+    started = time.perf_counter()
     if not layout.has_cell(task.cell):
         raise WorkerInputError(f"{where}: cell {task.cell!r} is not in {task.input.path}")
     cell = layout.cell(task.cell)
@@ -160,7 +166,8 @@ def evaluate_band(task: BandTask, region_inputs: dict[str, bytes], where: str = 
         plain = raw.with_holes(0, False)
         shapes.clear()
         shapes.insert(plain)
-    return BandResult(layout_to_bytes(result), pack_polygons(with_holes), pack_polygons(holed), task.band.tiles)
+    return BandResult(layout_to_bytes(result), pack_polygons(with_holes), pack_polygons(holed), task.band.tiles,
+                      read_seconds, time.perf_counter() - started)
 
 
 def pack_polygons(region: "db.Region") -> list:

@@ -81,7 +81,7 @@ def main() -> int:
                 "single_process_tiled_s": round(local_s, 3), "compute_per_tile_ms": round(1000 * local_s / local_result.tiles, 3),
                 "worker_read_s": round(worker_read_s, 3), "cluster": {}}
         for count in workers:
-            with distributed.LocalCluster(n_workers=count, threads_per_worker=1, dashboard_address=None,
+            with distributed.LocalCluster(n_workers=count, threads_per_worker=1, dashboard_address=":0",
                                           silence_logs=50) as cluster, distributed.Client(cluster) as client:
                 client.restart()  # cold workers: the first run pays the read, as a command-line run does
                 distributor = Distributor(client, InputFile.of(path), cluster.scheduler_address)

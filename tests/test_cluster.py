@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -38,7 +39,7 @@ CARAVEL = "caravel_routing.gds.gz"
 
 @pytest.fixture(scope="module")
 def client():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
                                   silence_logs=40) as cluster, distributed.Client(cluster) as dask_client:
         yield dask_client
 
@@ -172,10 +173,13 @@ def test_unreachable_scheduler_is_a_clear_error(tmp_path):
 def test_scheduler_gone_mid_run_is_a_clear_error(tmp_path):
     """A scheduler (and worker) this test starts on 127.0.0.1 is killed while the tiles run."""
     env = dict(os.environ, PYTHONPATH=str(REPO / "python"))
-    address = "tcp://127.0.0.1:8793"
+    with socket.socket() as probe:  # a port free on 127.0.0.1 right now
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
     quiet = dict(env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     scheduler = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
-                                  "--port", "8793", "--no-dashboard"], **quiet)
+                                  "--port", str(port), "--no-dashboard"], **quiet)
     worker = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1",
                                "--no-dashboard", "--death-timeout", "20"], **quiet)
     output = tmp_path / "out.gds"
@@ -193,7 +197,7 @@ def test_scheduler_gone_mid_run_is_a_clear_error(tmp_path):
             child.kill()
             child.wait()
     assert process.returncode == 1
-    assert "Dask scheduler at tcp://127.0.0.1:8793" in rest and "Traceback" not in rest
+    assert f"Dask scheduler at {address}" in rest and "Traceback" not in rest
     assert not output.exists()
 
 

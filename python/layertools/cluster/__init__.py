@@ -71,7 +71,8 @@ def session(args: argparse.Namespace, log: Callable[[str], None] | None = None) 
         if spec:
             with _workers_ignore_ctrl_c():
                 cluster = stack.enter_context(distributed.LocalCluster(
-                    n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                    n_workers=workers, threads_per_worker=1, processes=True,
+                    dashboard_address=":0",  # a free port (no fixed 8787 to collide with other runs)
                     silence_logs=logging.CRITICAL))  # a shut-down cluster logs errors that are none
             address = cluster.scheduler_address
         try:
@@ -89,6 +90,8 @@ def _quiet(distributed) -> None:
     message instead (``DASK_LOGGING__DISTRIBUTED=info`` still works for debugging a farm)."""
     if os.environ.get("DASK_LOGGING__DISTRIBUTED"):
         return
+    import warnings
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"distributed(\.|$)")  # ports in use, ...
     for name in list(logging.root.manager.loggerDict):
         if name == "distributed" or name.startswith("distributed."):
             logging.getLogger(name).setLevel(logging.CRITICAL)

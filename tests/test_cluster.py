@@ -160,6 +160,28 @@ def test_eval_against_a_scheduler_address(client, tmp_path):
     assert_same(local, read_layout(str(tmp_path / "out.gds")), "100/0")
 
 
+def test_replay_command_against_a_scheduler_address(client, tmp_path):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(RECIPE)
+    path = str(data_file(TT))
+    done = run_cli("replay", str(recipe), path, "-o", str(tmp_path / "out.oas"), "--scheduler", client.scheduler.address)
+    assert done.returncode == 0, done.stderr
+    assert "warning: the deep strategy runs in this process" in done.stdout   # step 3 stays local
+    local = read_layout(path)
+    replay(local, parse_recipe(RECIPE))
+    clustered = read_layout(str(tmp_path / "out.oas"))
+    for to in ("100/0", "101/0", "68/20", "102/0"):
+        assert_same(local, clustered, to)
+
+
+def test_bad_cluster_spec_is_a_usage_error(tmp_path, capsys):
+    from layertools.cli import main
+    status = main(["eval", str(data_file(TT)), "68/20", "--to", "100/0", "-o", str(tmp_path / "o.gds"),
+                   "--cluster", "local:0"])
+    assert status == 2
+    assert "--cluster must be local or local:N with N >= 1" in capsys.readouterr().err
+
+
 def test_unreachable_scheduler_is_a_clear_error(tmp_path):
     output = tmp_path / "out.gds"
     done = run_cli("eval", str(data_file(TT)), "68/20", "--to", "100/0", "-o", str(output),

@@ -98,8 +98,14 @@ class Distributor:
         bands = cut_bands(run.plan, self.bands_per_worker * max(1, self.workers()))
         tasks = [BandTask(self.input, source.cell.name, source.depth, tuple(layers), run.text, run.plan,
                           band, run.threads, (box.left, box.bottom, box.right, box.top)) for band in bands]
+        started = time.perf_counter()
         self._run(tasks, shipped, run.plan.tiles, sink, holed, progress)
         self._check_input()
+        if self.log is not None:
+            spent = self.seconds
+            self.log(f"cluster: {run.plan.tiles} tiles in {len(bands)} bands, {time.perf_counter() - started:.1f} s; "
+                     f"so far workers read {spent['worker_read']:.1f} s and computed {spent['worker_compute']:.1f} s, "
+                     f"merging here {spent['client_merge']:.1f} s")
 
     def _run(self, tasks: list[BandTask], shipped: dict[str, bytes], total: int, sink: tuple,
              holed: "db.Region", progress) -> None:

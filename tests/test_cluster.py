@@ -61,23 +61,27 @@ def assert_same(local, clustered, to: str) -> int:
     return count_local
 
 
-@pytest.mark.parametrize("name, expression, fmt, partition, bands", [
-    (TT, "bloat(0.2, 68/20, 0) - 69/20", "joined", 20, 4),              # Joined, JoinMaxPolyVerts 600
-    (TT, "(68/20 | 69/20) & !67/20", "hsplit", 15, 1),                    # Horiz Split, one band
-    (VEX, "bloat(0.3, 3/0, 0) ^ 4/0", "vsplit", 25, 7),                   # Vert Split, OASIS input
-    (CARAVEL, "extent(71/20) - bloat(0.5, 71/20, 0)", "default", 200, 3),  # a precomputed global input
+@pytest.mark.parametrize("name, expression, fmt, max_verts, partition, bands", [
+    # Joined with JoinMaxPolyVerts 8: many polygons broken, the ones with holes in the client
+    (TT, "bloat(0.2, 68/20, 0) - 69/20", "joined", 8, 20, 4),
+    (TT, "(68/20 | 69/20) & !67/20", "hsplit", 600, 15, 1),                 # Horiz Split, one band
+    (VEX, "bloat(0.3, 3/0, 0) ^ 4/0", "vsplit", 600, 25, 7),                # Vert Split, OASIS input
+    # a precomputed global input; Joined without a vertex limit: polygons with holes travel as point lists
+    (CARAVEL, "extent(71/20) - bloat(0.5, 71/20, 0)", "joined", 0, 200, 3),
 ])
-def test_cluster_equals_single_process_tiled(client, name, expression, fmt, partition, bands):
+def test_cluster_equals_single_process_tiled(client, name, expression, fmt, max_verts, partition, bands):
     path = str(data_file(name))
     local, clustered = read_layout(path), read_layout(path)
-    options = dict(strategy="tiled", partition=partition, format=fmt, threads=1)
-    if fmt == "joined":
-        options["join_max_poly_verts"] = 8  # many polygons broken, some with holes (the Python path)
+    options = dict(strategy="tiled", partition=partition, format=fmt, threads=1, join_max_poly_verts=max_verts)
     evaluate(local, None, expression, "100/0", **options)
     distributor = Distributor(client, InputFile.of(path), client.scheduler.address, bands_per_worker=bands)
     result = evaluate(clustered, None, expression, "100/0", distribute=distributor, **options)
     assert result.tiles > 1
     assert assert_same(local, clustered, "100/0") > 100
+    if max_verts == 0:
+        region, _ = shapes_of(clustered, "100/0")
+        region.merged_semantics = False
+        assert not region.with_holes(1, None, False).is_empty()  # the point-list path was taken
 
 
 @settings(max_examples=200, deadline=None)

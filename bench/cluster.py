@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import sys
 import time
@@ -72,8 +73,8 @@ def main() -> int:
     for name in args.cases.split(","):
         expression, partition = CASES[name]
         local_s, local_result, local_region, local_count = timed()
-        layers = tuple(LayerInput(f"in{n}", *ld, "", None) for n, ld in
-                       enumerate(sorted({tuple(map(int, t.split("/"))) for t in expression.replace("(", " ").replace(")", " ").replace(",", " ").split() if "/" in t})))
+        numbers = sorted({(int(layer), int(datatype)) for layer, datatype in re.findall(r"(\d+)/(\d+)", expression)})
+        layers = tuple(LayerInput(f"in{n}", layer, datatype, "", None) for n, (layer, datatype) in enumerate(numbers))
         started = time.perf_counter()
         read_needed_layers(path, layers)
         worker_read_s = time.perf_counter() - started

@@ -13,7 +13,6 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -22,7 +21,6 @@ from hypothesis import strategies as st
 from conftest import REPO, data_file
 from layertools.compat import db
 from layertools.engine import evaluate
-from layertools.errors import LayertoolsError
 from layertools.layoutio import read_layout
 from layertools.recipe import parse_recipe, replay
 

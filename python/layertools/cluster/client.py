@@ -1,7 +1,7 @@
 """The client side of a cluster run: cut the tile plan into bands, send them to Dask workers, put
 the returned shapes into the engine's scratch layer (the engine then commits as for any strategy).
 
-Dask is imported here only, and only when a run asks for a cluster.
+Nothing here imports Dask at module level: the client object comes from ``layertools.cluster.session``.
 """
 
 from __future__ import annotations

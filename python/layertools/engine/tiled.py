@@ -282,4 +282,8 @@ def _bands(plan: TilingPlan, threads: int) -> list[tuple[int, int]]:
     min_tiles = 4 * max(1, threads)
     while per_band < plan.ny and per_band * plan.nx < min_tiles:
         per_band += 1
-    return [(row, min(row + per_band, plan.ny)) for row in range(0, plan.ny, per_band)]
+    bands = [(row, min(row + per_band, plan.ny)) for row in range(0, plan.ny, per_band)]
+    if len(bands) > 1 and (bands[-1][1] - bands[-1][0]) * plan.nx < 2:
+        # KLayout runs a one-tile array untiled (the whole input, no clip): never leave one alone
+        bands[-2:] = [(bands[-2][0], plan.ny)]
+    return bands

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install everything layertools needs on a fresh Debian/Ubuntu machine: KLayout (the application, for
-# the panels and GUI tests), Xvfb, ImageMagick, and the Python side (`pip install -e '.[test]'`: the
-# PyPI klayout module, PyYAML, pytest, hypothesis).  Run as root or with sudo.
+# the panels and GUI tests), Xvfb, ImageMagick, and the Python side (`pip install -e '.[test,cluster]'`:
+# the PyPI klayout module, PyYAML, pytest, hypothesis, Dask for the cluster tests).  Run as root or with sudo.
 #
 # Idempotent and quiet: apt runs only for missing packages, pip only when something is missing.
 # Python: python3 itself, or a virtual environment in .venv when python3 is "externally managed"
@@ -38,14 +38,14 @@ fi
 ready() {
     (cd / && "$LAYERTOOLS_PYTHON" - "$REPO" <<'PY' 2>/dev/null
 import os, sys
-import klayout.db, yaml, pytest, hypothesis, layertools
+import klayout.db, yaml, pytest, hypothesis, distributed, dask_jobqueue, layertools
 sys.exit(0 if os.path.realpath(layertools.__file__).startswith(os.path.realpath(sys.argv[1]) + os.sep) else 1)
 PY
     )
 }
 if ! ready; then
-    say "installing layertools and its test tools into $LAYERTOOLS_PYTHON (pip install -e '.[test]')"
-    "$LAYERTOOLS_PYTHON" -m pip install -q --disable-pip-version-check --root-user-action=ignore -e "$REPO[test]"
+    say "installing layertools and its test tools into $LAYERTOOLS_PYTHON (pip install -e '.[test,cluster]')"
+    "$LAYERTOOLS_PYTHON" -m pip install -q --disable-pip-version-check --root-user-action=ignore -e "$REPO[test,cluster]"
     ready || die "layertools is still not importable from $REPO with $LAYERTOOLS_PYTHON"
 fi
 say "ready: $("$LAYERTOOLS_PYTHON" -c 'import layertools, klayout.db as db; print("layertools", layertools.__version__, "with klayout", db.__version__)') and $(klayout -v)"

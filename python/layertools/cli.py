@@ -14,6 +14,7 @@ from typing import Sequence
 
 from . import limits
 from ._version import __version__
+from .cluster import add_arguments as add_cluster_arguments
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -51,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--join-max-verts", type=_whole("--join-max-verts", limits.MAX_LAYER_NUMBER), default=600, metavar="N",
                     help="Joined output: break polygons above N vertices (Xic's JoinMaxPolyVerts; 0: no limit)")
     ev.add_argument("--explain", action="store_true", help="print the parsed tree and the plan first")
+    add_cluster_arguments(ev)
     ev.set_defaults(handler=_run_eval)
 
     rp = sub.add_parser("replay", help="replay a recorded recipe on a layout")
@@ -61,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--result-only", action="store_true",
                     help="write only the steps' result layers, in the cells that hold them; read only the "
                          "layers the steps need (when they name them by number)")
+    add_cluster_arguments(rp)
     rp.set_defaults(handler=_run_replay)
 
     ms = sub.add_parser("memstat", help="memory report of a layout, as 'klayout -d 31' prints it, and more")

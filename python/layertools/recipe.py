@@ -531,7 +531,8 @@ def _write_text_atomically(path: str, text: str) -> None:
 # Replay
 
 def replay(layout, recipe: Recipe, cell=None, progress: Progress | None = None,
-           selection=None, layer_aliases: Mapping[str, int] | None = None) -> list[EvalResult]:
+           selection=None, layer_aliases: Mapping[str, int] | None = None,
+           distribute=None) -> list[EvalResult]:
     """Run the steps in order with ``layertools.evaluate``; all of them or none.
 
     ``cell`` (a Cell or a cell name) is used by steps whose ``cell`` is null; None means the single
@@ -540,7 +541,8 @@ def replay(layout, recipe: Recipe, cell=None, progress: Progress | None = None,
     If a step fails later or is cancelled, every earlier step's writes are undone (layers and cells
     the replay created are deleted, overwritten layers get their shapes back) and a ReplayError
     (or Cancelled) naming the step is raised.  ``selection`` and ``layer_aliases`` (the
-    application's layer-panel names) are passed to every step.
+    application's layer-panel names) are passed to every step, and ``distribute`` (a cluster, see
+    layertools.cluster) runs their tiles.
     """
     import layertools
     cells = _resolve_cells(layout, recipe, cell)
@@ -556,6 +558,8 @@ def replay(layout, recipe: Recipe, cell=None, progress: Progress | None = None,
             for layer_index in _layers_written_by(layout, step.options.to, layer_aliases):
                 checkpoint.protect_layer(layer_index)
             extra = {"layer_aliases": dict(layer_aliases)} if layer_aliases else {}
+            if distribute is not None:
+                extra["distribute"] = distribute
             result = layertools.evaluate(layout, target_cell, step.expression, step.options.to,
                                          progress=_step_progress(progress, number, total),
                                          selection=selection, **extra, **step.evaluate_kwargs())
@@ -689,7 +693,8 @@ def exit_status(exc: BaseException) -> int:
 
 def replay_files(recipe: "Recipe | str | os.PathLike", input_path: str, output_path: str,
                  cell: str | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None,
-                 show_progress: bool | None = None, result_only: bool = False) -> int:
+                 show_progress: bool | None = None, result_only: bool = False,
+                 distribute=None) -> int:
     """Read ``input_path``, replay, write ``output_path``; the exit status of contract §4.
 
     Everything that can be checked cheaply (the recipe, the output path) is checked before the
@@ -713,7 +718,7 @@ def replay_files(recipe: "Recipe | str | os.PathLike", input_path: str, output_p
         try:
             progress.stage(f"reading {input_path}")
             layout = read_layout(input_path, layers=_layers_read(recipe) if result_only else None)
-            results = replay(layout, recipe, cell=cell, progress=progress)
+            results = replay(layout, recipe, cell=cell, progress=progress, distribute=distribute)
             progress.stage(f"writing {output_path}")
             written = sorted({r.layer_index for r in results if r.layer_index is not None and r.layer_index >= 0})
             write_layout(layout, output_path, layers=written if result_only else None)
@@ -737,9 +742,15 @@ def replay_files(recipe: "Recipe | str | os.PathLike", input_path: str, output_p
 
 
 def replay_command(args) -> int:
-    """``layertools replay RECIPE INPUT -o OUTPUT [--cell NAME] [--result-only]``."""
-    return replay_files(args.recipe, args.input, args.output, cell=getattr(args, "cell", None),
-                        result_only=bool(getattr(args, "result_only", False)))
+    """``layertools replay RECIPE INPUT -o OUTPUT [--cell NAME] [--result-only] [--cluster ...]``."""
+    from .cluster import batch_log, session
+    try:
+        with session(args, batch_log(sys.stderr)) as distribute:
+            return replay_files(args.recipe, args.input, args.output, cell=getattr(args, "cell", None),
+                                result_only=bool(getattr(args, "result_only", False)), distribute=distribute)
+    except LayertoolsError as exc:  # no cluster (missing extra, no scheduler): nothing was read
+        print(f"layertools replay: {exc}\nlayertools replay: nothing was written", file=sys.stderr)
+        return exit_status(exc)
 
 
 def _layers_read(recipe: Recipe) -> "set[tuple[int, int]] | None":

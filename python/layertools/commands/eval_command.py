@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 
+from ..cluster import batch_log, session as cluster_session
 from ..errors import (Cancelled, CellNotFoundError, ExpressionError, LayertoolsError, OptionError)
 from ..layoutio import LayoutFileError, check_output_path, find_cell, read_layout, write_layout
 from ..options import EvalOptions
@@ -17,6 +19,7 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 def run(args: argparse.Namespace) -> int:
     progress = TerminalProgress(sys.stderr)
     result_only = bool(getattr(args, "result_only", False))
+    cluster = contextlib.ExitStack()
     try:
         options = EvalOptions(
             to=args.to, cell=args.cell, depth=args.depth, recursive=args.recursive,
@@ -35,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
         if result_only:  # only what the expression reads (and the To layer when its objects stay)
             from ..engine.layers import layers_read
             layers = layers_read(args.expression, None if options.clear and not options.merge else options.to)
+        distribute = cluster.enter_context(cluster_session(args, batch_log(sys.stderr)))
         progress.stage(f"reading {args.input}")
         started = time.perf_counter()
         layout = read_layout(args.input, layers=layers)
@@ -47,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         from ..engine import run as evaluate
         # Always a progress callback, also without a terminal: tiles then run in bands, and a
         # Ctrl-C or SIGTERM (delivered to Python only between KLayout calls) stops the run there.
-        result = evaluate(layout, cell, args.expression, options, progress=progress)
+        result = evaluate(layout, cell, args.expression, options, progress=progress, distribute=distribute)
         progress.stage(f"writing {args.output}")
         started = time.perf_counter()
         written = None
@@ -75,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
         progress.done()
         print(f"layertools: error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
+    finally:
+        cluster.close()
     progress.done()
     print(f"{result.summary()}; read {read_seconds:.2f} s, write {write_seconds:.2f} s")
     if result.reason:

@@ -28,19 +28,21 @@ Progress = Callable[[str, "float | None"], None]
 
 def evaluate(layout: "db.Layout", cell, expression: str, to: str, *, progress: Progress | None = None,
              selection: dict[int, "db.Region"] | None = None, layer_aliases: dict[str, int] | None = None,
-             **options) -> EvalResult:
+             distribute=None, **options) -> EvalResult:
     """Evaluate ``expression`` in ``cell`` and write it to layer ``to``; see the module docstring."""
     unknown = set(options) - {f.name for f in dataclasses.fields(EvalOptions)}
     if unknown:
         raise OptionError(f"unknown option(s): {', '.join(sorted(unknown))}")
     opts = EvalOptions(to=to, **options).validated()
     return run(layout, cell, expression, opts, progress=progress, selection=selection,
-               layer_aliases=layer_aliases)
+               layer_aliases=layer_aliases, distribute=distribute)
 
 
 def run(layout: "db.Layout", cell, expression: str, opts: EvalOptions, *, progress: Progress | None = None,
         selection: dict[int, "db.Region"] | None = None,
-        layer_aliases: dict[str, int] | None = None) -> EvalResult:
+        layer_aliases: dict[str, int] | None = None, distribute=None) -> EvalResult:
+    """``distribute`` (optional, e.g. layertools.cluster's) runs the tiles of the tiled strategy in
+    other processes; the result and its commit are the same."""
     start = time.perf_counter()
     scratch = None
     try:
@@ -55,12 +57,14 @@ def run(layout: "db.Layout", cell, expression: str, opts: EvalOptions, *, progre
             writes = _empty_expression(layout, cell, target, opts, result)
         else:
             bound = bind(parse(expression), expression, layout, layer_aliases)
-            writes = _plan(layout, cell, bound, target, opts, result, report, selection, scratch)
+            writes = _plan(layout, cell, bound, target, opts, result, report, selection, scratch, distribute)
         report("writing", None)
         if writes is not None:
             result.shapes_written = commit(layout, target, writes, scratch)
             result.layer_index = target.index
             result.cells_written = _cells_written(layout, writes, target.index)
+            if distribute is not None:  # its copies of the input no longer hold this layer's shapes
+                distribute.layer_written(target.index)
         else:
             result.layer_index = -1 if target.index is None else target.index
     except BaseException as exc:
@@ -120,7 +124,7 @@ def _empty_expression(layout, cell, target: Target, opts: EvalOptions, result: E
 
 
 def _plan(layout, cell, bound: BoundExpression, target: Target, opts: EvalOptions, result: EvalResult,
-          report: Progress, selection, scratch: ScratchLayer) -> list[CellWrite] | None:
+          report: Progress, selection, scratch: ScratchLayer, distribute=None) -> list[CellWrite] | None:
     depth = opts.depth_limit()
     recursive = opts.recursive and depth != 0
     cells = _cells_for(layout, cell, depth) if recursive else [cell]
@@ -128,13 +132,15 @@ def _plan(layout, cell, bound: BoundExpression, target: Target, opts: EvalOption
         result.copied = True
         result.strategy = "copy"
         return _copy(layout, cells, bound, target, opts, 0 if recursive else depth)
-    strategy, partition, threads = choose_strategy(layout, cell, bound, target, opts, result, recursive)
+    strategy, partition, threads = choose_strategy(layout, cell, bound, target, opts, result, recursive,
+                                                   distributed=distribute is not None)
     writes = []
     for number, each in enumerate(cells):
         if recursive:
             report(f"cell {each.name} ({number + 1} of {len(cells)})", number / len(cells))
         region, tiles, store = _evaluate_cell(layout, each, bound, 0 if recursive else depth, strategy,
-                                              partition, threads, opts, result, report, selection, scratch)
+                                              partition, threads, opts, result, report, selection, scratch,
+                                              distribute)
         result.tiles += tiles
         clear = [each.cell_index()] if opts.clear or opts.merge else []
         merge = opts.merge and target.index is not None and not opts.fast
@@ -158,9 +164,16 @@ def _plan(layout, cell, bound: BoundExpression, target: Target, opts: EvalOption
     return writes
 
 
-def choose_strategy(layout, cell, bound, target: Target, opts: EvalOptions, result: EvalResult, recursive: bool):
-    """The strategy, partition and threads a run uses (auto resolved), recorded in ``result``."""
+def choose_strategy(layout, cell, bound, target: Target, opts: EvalOptions, result: EvalResult, recursive: bool,
+                    distributed: bool = False):
+    """The strategy, partition and threads a run uses (auto resolved), recorded in ``result``.
+    Distributed runs are tiled: the tile plan is what is cut into work for other processes."""
     strategy, partition, threads = opts.strategy, opts.partition, opts.threads
+    if distributed and strategy in ("flat", "deep"):
+        result.warnings.append(f"the {strategy} strategy runs in this process: a cluster runs tiled evaluations")
+    if distributed and strategy == "auto":
+        strategy = "tiled"
+        result.reason = "a cluster runs the tiled strategy"
     if strategy == "auto":
         target_below = target.index is not None and has_shapes_below(layout, cell, target.index)
         choice = choose(layout, cell, bound, partition, threads, target_below, opts.depth_limit())
@@ -177,7 +190,8 @@ def choose_strategy(layout, cell, bound, target: Target, opts: EvalOptions, resu
 
 
 def _evaluate_cell(layout, cell, bound: BoundExpression, depth, strategy: str, partition, threads: int,
-                   opts: EvalOptions, result: EvalResult, report: Progress, selection, scratch: ScratchLayer):
+                   opts: EvalOptions, result: EvalResult, report: Progress, selection, scratch: ScratchLayer,
+                   distribute=None):
     """The result region of one cell, or None when the tiles wrote it into the scratch layer."""
     box = reference_box(layout, cell, bound)
     reference = db.Region(box)
@@ -194,7 +208,7 @@ def _evaluate_cell(layout, cell, bound: BoundExpression, depth, strategy: str, p
         sink = (layout, cell.cell_index(), scratch.ensure())
         region = None  # in the scratch layer
         tiles = evaluate_tiled(bound, source, box, evaluator, tile, threads, opts.format, sink,
-                               max_vertices, None if report is _no_progress else report)
+                               max_vertices, None if report is _no_progress else report, distribute)
     else:
         report(f"evaluating ({strategy})", None)
         region, tiles = evaluator.result(), 1

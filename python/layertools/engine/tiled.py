@@ -50,6 +50,7 @@ class TilingPlan:
     nx: int
     ny: int
     border_um: float
+    dbu: float
 
     @property
     def tiles(self) -> int:
@@ -73,7 +74,7 @@ def plan_tiles(reference: "db.Box", dbu: float, tile_um: float, halo_um: float) 
     ny = max(1, math.ceil((outer.top - origin[1]) / tile_um - 1e-9))
     if nx * ny > MAX_TILES:
         _too_many_tiles(tile_um, outer)
-    return TilingPlan(tile_um, origin, outer, nx, ny, halo_um)
+    return TilingPlan(tile_um, origin, outer, nx, ny, halo_um, dbu)
 
 
 def _too_many_tiles(tile_um: float, area: "db.DBox") -> None:
@@ -184,11 +185,11 @@ class TileCompiler:
 def evaluate_tiled(bound: BoundExpression, source: LayerSource, reference_box: "db.Box",
                    flat: RegionEvaluator, tile_um: float, threads: int, output_format: str,
                    sink: tuple, max_vertices: int = 0,
-                   progress: Callable[[str, float | None], None] | None = None) -> int:
+                   progress: Callable[[str, float | None], None] | None = None, distribute=None) -> int:
     """Evaluate on tiles, writing each tile's clipped result straight into ``sink`` =
-    (layout, cell index, layer index); returns the number of tiles."""
-    layout, dbu = source.layout, source.layout.dbu
-    plan = plan_tiles(reference_box, dbu, tile_um, bound.halo_um)
+    (layout, cell index, layer index); returns the number of tiles.  ``distribute`` (optional)
+    runs the tiles elsewhere: an object with ``run_tiles(TileRun, sink, holed, progress)``."""
+    plan = plan_tiles(reference_box, source.layout.dbu, tile_um, bound.halo_um)
     script = TileCompiler(bound, flat).compile()
     statements = list(script.statements)
     result = script.result
@@ -211,6 +212,22 @@ def evaluate_tiled(bound: BoundExpression, source: LayerSource, reference_box: "
     text = "; ".join(statements + [f"_output(o, {result})"])
     holed = db.Region()
     aoi = db.Region(reference_box)
+    if distribute is not None:  # another process set runs the same bands (layertools.cluster)
+        distribute.run_tiles(TileRun(text, plan, threads, source, dict(script.layer_inputs),
+                                     dict(script.region_inputs), reference_box), sink, holed, progress)
+    else:
+        _run_here(text, plan, threads, source, script, aoi, sink, holed, progress)
+    if not holed.is_empty():
+        layout_, cell_index, layer_index = sink
+        layout_.cell(cell_index).shapes(layer_index).insert(break_polygons(holed, max_vertices))
+    if progress is not None:
+        progress("tiles done", 1.0)
+    return plan.tiles
+
+
+def _run_here(text: str, plan: TilingPlan, threads: int, source: LayerSource, script: TileScript,
+              aoi: "db.Region", sink: tuple, holed: "db.Region", progress) -> None:
+    layout = source.layout
     # Bands of tile rows: each band is one TilingProcessor run, so that progress can be shown and a
     # cancel honoured between bands without Python in the tiles.  Each band ends with workers idle,
     # so where KLayout's own progress bar follows the tiles (in the application; its Cancel stops
@@ -222,34 +239,71 @@ def evaluate_tiled(bound: BoundExpression, source: LayerSource, reference_box: "
                  else f"tiles: {plan.nx} x {plan.ny} of {plan.tile_um:g} µm")
         if progress is not None:
             progress(label, number / len(bands))
-        processor = db.TilingProcessor()
-        processor.dbu = dbu
-        processor.tile_size(plan.tile_um, plan.tile_um)
-        processor.tile_origin(plan.origin[0], plan.origin[1] + row0 * plan.tile_um)
-        # The tile array is given exactly (size, count, origin): no frame, so no rounding decides it.
-        processor.tiles(plan.nx, row1 - row0)
-        if plan.border_um > 0:
-            processor.tile_border(plan.border_um, plan.border_um)
-        processor.threads = threads
+        inputs = {}
         for (layer_index, cell_index), name in script.layer_inputs.items():
             cell = source.cell if cell_index is None else layout.cell(cell_index)
             iterator = cell.begin_shapes_rec(layer_index)
             if source.depth is not None and cell_index is None:
                 iterator.max_depth = source.depth
-            processor.input(name, iterator)
-        for name, region in script.region_inputs.items():
-            processor.input(name, region)
-        processor.input("aoi", aoi)
-        processor.output("o", *sink)
-        processor.output("holed", holed)
-        processor.queue(text)
-        processor.execute(label)
-    if not holed.is_empty():
-        layout_, cell_index, layer_index = sink
-        layout_.cell(cell_index).shapes(layer_index).insert(break_polygons(holed, max_vertices))
-    if progress is not None:
-        progress("tiles done", 1.0)
-    return plan.tiles
+            inputs[name] = iterator
+        inputs.update(script.region_inputs)
+        inputs["aoi"] = aoi
+        run_band(text, plan, Band(0, plan.nx, row0, row1), threads, inputs, {"o": sink, "holed": holed}, label)
+
+
+@dataclass(frozen=True)
+class Band:
+    """A rectangle of the tile plan: columns [col0, col1) and rows [row0, row1)."""
+
+    col0: int
+    col1: int
+    row0: int
+    row1: int
+
+    @property
+    def tiles(self) -> int:
+        return (self.col1 - self.col0) * (self.row1 - self.row0)
+
+
+@dataclass
+class TileRun:
+    """Everything one tiled evaluation hands to another executor (layertools.cluster): the tile
+    script, the plan, the layers it reads (layout index, cell index or None for the source cell)
+    and the precomputed inputs.  Each band is run with ``run_band``, as here."""
+
+    text: str
+    plan: TilingPlan
+    threads: int
+    source: LayerSource
+    layer_inputs: dict[tuple[int, int | None], str]
+    region_inputs: dict[str, "db.Region"]
+    reference_box: "db.Box"
+
+
+def run_band(text: str, plan: TilingPlan, band: Band, threads: int, inputs: dict, outputs: dict,
+             label: str = "tiles") -> None:
+    """One TilingProcessor run over ``band`` of ``plan``: the one place a tile array is set up, so
+    every executor (this process, a cluster worker) cuts exactly the same tiles.  ``inputs`` maps
+    script names to RecursiveShapeIterators or Regions, ``outputs`` to Regions or
+    (layout, cell index, layer index) receivers."""
+    processor = db.TilingProcessor()
+    processor.dbu = plan.dbu
+    processor.tile_size(plan.tile_um, plan.tile_um)
+    processor.tile_origin(plan.origin[0] + band.col0 * plan.tile_um, plan.origin[1] + band.row0 * plan.tile_um)
+    # The tile array is given exactly (size, count, origin): no frame, so no rounding decides it.
+    processor.tiles(band.col1 - band.col0, band.row1 - band.row0)
+    if plan.border_um > 0:
+        processor.tile_border(plan.border_um, plan.border_um)
+    processor.threads = threads
+    for name, value in inputs.items():
+        processor.input(name, value)
+    for name, receiver in outputs.items():
+        if isinstance(receiver, tuple):
+            processor.output(name, *receiver)
+        else:
+            processor.output(name, receiver)
+    processor.queue(text)
+    processor.execute(label)
 
 
 def _bands(plan: TilingPlan, threads: int) -> list[tuple[int, int]]:
@@ -259,4 +313,8 @@ def _bands(plan: TilingPlan, threads: int) -> list[tuple[int, int]]:
     min_tiles = 4 * max(1, threads)
     while per_band < plan.ny and per_band * plan.nx < min_tiles:
         per_band += 1
-    return [(row, min(row + per_band, plan.ny)) for row in range(0, plan.ny, per_band)]
+    bands = [(row, min(row + per_band, plan.ny)) for row in range(0, plan.ny, per_band)]
+    if len(bands) > 1 and (bands[-1][1] - bands[-1][0]) * plan.nx < 2:
+        # KLayout runs a one-tile array untiled (the whole input, no clip): never leave one alone
+        bands[-2:] = [(bands[-2][0], plan.ny)]
+    return bands

@@ -121,19 +121,11 @@ before_cancel = pc.fingerprint(layout)
 seen = {"labels": [], "clicked": False}
 
 
-def _widgets(widget, depth=0):
-    for child in widget.children():
-        if hasattr(child, "isVisible"):      # native KLayout widgets are not pya.QWidget instances
-            yield child
-            if depth < 12:
-                yield from _widgets(child, depth + 1)
-
-
 def click_cancel():
     try:
         if seen["clicked"]:
             return
-        for widget in _widgets(mw):
+        for widget in pc.all_widgets(mw):
             text = getattr(widget, "text", None)
             if not isinstance(text, str) or not widget.isVisible():
                 continue

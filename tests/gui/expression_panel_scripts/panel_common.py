@@ -83,3 +83,12 @@ def layer_panel_entries(view, cv_index: int, index) -> list:
 
 def undo_enabled(main_window) -> bool:
     return bool(main_window.menu().action("edit_menu.undo").enabled)
+
+
+def all_widgets(widget, depth=0):
+    """Every widget below ``widget`` (to find KLayout's own, e.g. the progress bar's Cancel button)."""
+    for child in widget.children():
+        if hasattr(child, "isVisible"):      # native KLayout widgets are not pya.QWidget instances
+            yield child
+            if depth < 12:
+                yield from all_widgets(child, depth + 1)

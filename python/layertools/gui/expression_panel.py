@@ -76,6 +76,7 @@ class ExpressionDock(pya.QDockWidget):
         self._build()
         main_window.on_current_view_changed += lambda: self._guarded(self._current_view_changed)
         self._restore_state()
+        self._current_view_changed()
         self._update_enabled()
         self._update_registers()
         self._update_recording()
@@ -400,9 +401,13 @@ class ExpressionDock(pya.QDockWidget):
             return True
 
     def _current_view_changed(self) -> None:
-        """Another layout or tab: the last run's status belongs to the previous one."""
+        """Another layout or tab: the last run's status belongs to the previous one; a layout in viewer
+        mode is announced before anything is evaluated in it."""
         if not self._busy:
             self._status.text = ""
+            if not self._current_is_editable():
+                self._set_status(html.escape(VIEWER_MODE_NOTE[0].upper() + VIEWER_MODE_NOTE[1:] + "."),
+                                 WARN_COLOUR)
         self._update_enabled()
 
     # ----------------------------------------------------------------------------------------
@@ -685,7 +690,7 @@ class ExpressionDock(pya.QDockWidget):
         if panel_problem:
             note += f"; {panel_problem}"
         self._set_status(html.escape(
-            f"Replayed {len(results)} step(s) of {source}: {written} shapes written "
+            f"Replayed {len(results)} step(s) of {source}: {written:,} shapes written "
             f"({time.monotonic() - started:.2f} s){note}"), OK_COLOUR)
         self.last_result = results[-1] if results else None
         return results

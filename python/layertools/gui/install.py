@@ -46,6 +46,7 @@ class PanelSpec:
     icon_text: str      # text under the toolbar icon
     tool_tip: str
     icon: str           # file in icons/
+    shortcut: str = ""  # keys that show the dock (the toolbar end is cut off in small windows)
 
     @property
     def menu_item(self) -> str:
@@ -64,7 +65,7 @@ PANELS = (
     PanelSpec("expression", "layertools.gui.expression_panel", "ExpressionDock",
               "layertools_expression_dock", "Layer Expression", "Layer Expr",
               "Evaluate Xic-style layer expressions (e.g. 68/20 & !69/20) into a layer",
-              "expression.png"),
+              "expression.png", "Ctrl+Shift+E"),
     PanelSpec("memory", "layertools.gui.memory_panel", "MemoryDock",
               "layertools_memory_dock", "Memory Report", "Memory",
               "Where the memory of the loaded layouts goes (KLayout's -d 31 report and more)",
@@ -382,6 +383,8 @@ def _make_action(spec: PanelSpec, logger: logging.Logger):
         logger.warning("layertools: icon %s is missing", spec.icon_path)
     if spec.key in _panel_errors:
         action.tool_tip = f"{spec.tool_tip}\nUnavailable: {_panel_errors[spec.key]}"
+    if spec.shortcut:
+        action.default_shortcut = spec.shortcut
     key = spec.key
     action.on_triggered(lambda: show_panel(key))
     return action

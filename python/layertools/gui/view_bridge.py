@@ -143,7 +143,11 @@ def show_result_layer(target: Target, layer_index: int) -> bool:
     props.dither_pattern = RESULT_DITHER
     props.width = 2  # a bolder outline tells the result from its inputs where they overlap
     props.visible = True
-    view.insert_layer(view.end_layers(), props)
+    node = view.insert_layer(view.end_layers(), props)
+    try:  # the current entry is scrolled into view: a new result at the bottom of a long list shows
+        view.current_layer = _iterator_for(view, node)
+    except LookupError:
+        pass
     return True
 
 

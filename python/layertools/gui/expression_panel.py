@@ -470,6 +470,8 @@ class ExpressionDock(pya.QDockWidget):
         if panel_problem:
             result.warnings.append(panel_problem)
         self.last_result = result
+        if result.layer_index >= 0:
+            view_bridge.make_current_layer(target, result.layer_index)
         self._record_step(expression, options, target)
         self._show_result(result, target, options)
         return result
@@ -503,7 +505,7 @@ class ExpressionDock(pya.QDockWidget):
             notes.append(f"auto chose {result.reason}")
         if result.threads != options.threads:
             notes.append(f"auto used {result.threads} threads instead of Threads = {options.threads} "
-                         f"(choose Strategy tiled to hold it)")
+                         f"(choose flat, tiled or deep to hold it)")
         notes.extend(result.warnings)
         text = html.escape(result.summary())
         if notes:

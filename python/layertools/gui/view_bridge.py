@@ -143,12 +143,36 @@ def show_result_layer(target: Target, layer_index: int) -> bool:
     props.dither_pattern = RESULT_DITHER
     props.width = 2  # a bolder outline tells the result from its inputs where they overlap
     props.visible = True
-    node = view.insert_layer(view.end_layers(), props)
-    try:  # the current entry is scrolled into view: a new result at the bottom of a long list shows
-        view.current_layer = _iterator_for(view, node)
-    except LookupError:
-        pass
+    view.insert_layer(view.end_layers(), props)
     return True
+
+
+def make_current_layer(target: Target, layer_index: int) -> None:
+    """Make the layer-panel entry of ``layer_index`` the current one, which the Layers list scrolls
+    into view (a new result is appended at the bottom of a long list).  Deferred to the event loop:
+    set at once, the layer list's own deferred rebuild after the insert dropped it (measured)."""
+    view, cv_index = target.view, target.cellview.index()
+
+    def select() -> None:
+        try:  # runs from a Qt timer: an exception here would become a modal error dialog
+            it = view.begin_layers()
+            while not it.at_end():
+                node = it.current()
+                if not node.has_children() and node.cellview() == cv_index and node.layer_index() == layer_index:
+                    view.current_layer = it
+                    return
+                it.next()
+        except Exception:
+            pass
+
+    timer = pya.QTimer()
+    timer.singleShot = True
+    timer.timeout(select)
+    timer.start(50)
+    _pending_timers[:] = [timer]  # keep it alive until it fired (the next call replaces it)
+
+
+_pending_timers: list = []
 
 
 def distinct_colour(used: set[int], background: int = 0xffffff) -> int:

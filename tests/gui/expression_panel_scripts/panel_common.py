@@ -92,3 +92,11 @@ def all_widgets(widget, depth=0):
             yield child
             if depth < 12:
                 yield from all_widgets(child, depth + 1)
+
+
+def layer_nodes(view):
+    """Every node of the view's layer list, top to bottom."""
+    it = view.begin_layers()
+    while not it.at_end():
+        yield it.current()
+        it.next()

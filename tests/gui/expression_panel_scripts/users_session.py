@@ -63,7 +63,7 @@ emit("esc", {
     "layout_unchanged": pc.fingerprint(layout) == before,
     "layer_101": pc.layer_index(layout, 101, 0) is not None,
     "transacting": view.is_transacting(),
-    "undo": undo_action.enabled, "redo": redo_action.enabled,
+    "undo": undo_action.enabled, "redo": redo_action.enabled, "undo_title": undo_action.title,
 })
 
 # --- Bug 4: plain Cancel (KLayout's progress bar) leaves no undo step --------------------------------
@@ -123,31 +123,66 @@ emit("colours", {"colours": colours, "background_config": view.get_config("backg
 # --- Bug 5: the mouse wheel over Strategy scrolls the panel, it does not change the setting -----------
 strategy = dock.findChild("strategy")
 strategy.setCurrentIndex(strategy.findText("auto"))
-dock.findChild("evaluate").setFocus()
-process_events(0.2)
+dock.setFloating(True)   # on screen whatever the dock area holds
+dock.setGeometry(200, 60, 420, 900)
+dock.qt_raise()
+process_events(0.5)
+dock.findChild("expression").setFocus()
+process_events(0.3)
 x, y = centre(strategy)
-xdotool("mousemove", x, y, "click", 5, "click", 5, "click", 4, "click", 5).wait()
-process_events(0.5)
+under = pya.QApplication.widgetAt(x, y)
+xdotool("mousemove", x, y, "sleep", 0.3, "click", 5, "sleep", 0.2, "click", 5).wait()
+process_events(0.8)
 unfocused = strategy.currentText
-strategy.setFocus()
-process_events(0.2)
-xdotool("mousemove", x, y, "click", 5).wait()
+# The user clicks the combo box (its list opens), closes the list with Esc: now it has the focus.
+xdotool("mousemove", x, y, "click", 1, "sleep", 0.5, "key", "Escape").wait()
 process_events(0.5)
-emit("wheel", {"unfocused": unfocused, "focused": strategy.currentText})
+focused_before = strategy.hasFocus()
+xdotool("mousemove", x, y, "sleep", 0.3, "click", 5).wait()
+process_events(0.8)
+emit("wheel", {"unfocused": unfocused, "focused": strategy.currentText, "has_focus": focused_before,
+               "under_pointer": type(under).__name__ if under is not None else None})
 strategy.setCurrentIndex(strategy.findText("auto"))
 
-# --- Item 8: the status line is cleared when the current view changes ----------------------------------
+# --- Item 9: auto overriding Threads = 0 is said in the status.  A new layout with a 150 x 150 array
+# of one cell: strong reuse, so auto goes deep on all cores. -----------------------------------------------
 had_status = dock.status_text()
 mw.create_layout(1)
 process_events(0.3)
-emit("status_after_view_change", {"before": had_status, "after": dock.status_text()})
+status_on_new_view = dock.status_text()
+array_layout = mw.current_view().active_cellview().layout()
+unit = array_layout.create_cell("UNIT")
+unit.shapes(array_layout.layer(1, 0)).insert(pya.Box(0, 0, 500, 500))
+array_top = array_layout.create_cell("TOP")
+array_top.insert(pya.CellInstArray(unit.cell_index(), pya.Trans(), pya.Vector(1000, 0), pya.Vector(0, 1000), 150, 150))
+mw.current_view().active_cellview().cell = array_top
+set_run("2/0", "bloat(0.01, 1/0, 0)", strategy="auto", threads=0)
+dock.findChild("evaluate").click()
+emit("threads", {"status": dock.status_text(), "used": dock.last_result.threads if dock.last_result else None,
+                 "strategy": dock.last_result.strategy if dock.last_result else None})
+
+# --- Item 8: the status line is cleared when the current view changes ----------------------------------
+status_before_close = dock.status_text()
 mw.close_current_view()
 process_events(0.3)
+emit("status_after_view_change", {"before": had_status, "on_new_view": status_on_new_view,
+                                  "before_close": status_before_close, "after": dock.status_text()})
+view = mw.current_view()
 
-# --- Item 9: auto overriding Threads = 0 is said in the status ---------------------------------------
-set_run("120/0", "bloat(0.3, 68/20, 0) ^ 69/20", strategy="auto", threads=0, partition=50.0)
+set_run("120/0", "bloat(0.3, 68/20, 0) & 69/20")
 dock.findChild("evaluate").click()
-emit("threads", {"status": dock.status_text(), "used": dock.last_result.threads if dock.last_result else None})
+process_events(0.3)
+
+# --- Item 10: the new result layer is the current entry of the Layers list (scrolled into view) --------
+emit("current_layer", {"current": view.current_layer.current().source, "last": list(pc.layer_nodes(view))[-1].source,
+                       "null": view.current_layer.is_null(),
+                       "is_result": view.current_layer.current().layer_index() == pc.layer_index(layout, 120, 0),
+                       "bottom": view.current_layer.current().id() == list(pc.layer_nodes(view))[-1].id()})
+
+# --- Item 12: an unknown layer names the closest few, not 40 ---------------------------------------------
+set_run("122/0", "68/21 & 69/20")
+dock.findChild("evaluate").click()
+emit("unknown_layer", dock.status_text())
 
 # --- the panel passes join_max_poly_verts (set by a macro or recipe) to the engine ---------------------
 options = dock.options()
@@ -161,3 +196,11 @@ vertices = [s.polygon.num_points_hull() for s in top.shapes(index).each() if s.p
 emit("join", {"option": dock.options().join_max_poly_verts, "max_vertices": max(vertices or [0]),
               "shapes": len(vertices)})
 save_screenshot("users_session")
+
+# --- Item 12: Ctrl+Shift+E (a real key press) shows the hidden panel --------------------------------------
+dock.hide()
+mw.activateWindow()
+process_events(0.3)
+xdotool("key", "ctrl+shift+e").wait()
+process_events(0.8)
+emit("shortcut_shows", dock.isVisible())

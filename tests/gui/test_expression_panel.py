@@ -225,6 +225,9 @@ def test_viewer_mode_evaluates_without_undo_and_says_so(klayout_gui):
         view = mw.current_view(); cv = view.active_cellview(); layout = cv.layout(); top = cv.cell
         dock, _ = pc.get_dock(mw, REPO)
         emit("editable", layout.is_editable())
+        dock._current_view_changed()   # as when the layout's tab becomes current
+        emit("status_before", dock.status_text())
+        emit("fast_enabled", dock.findChild("fast").enabled)
         expected = pc.flat_region(top, pc.layer_index(layout, 68, 20)) & pc.flat_region(top, pc.layer_index(layout, 69, 20))
         dock.findChild("to_layer").text = "100/0"
         dock.set_expression("68/20 & 69/20")
@@ -246,6 +249,11 @@ def test_viewer_mode_evaluates_without_undo_and_says_so(klayout_gui):
     r = run.result
     assert r["editable"] is False
     assert "viewer mode" in r["status"] and "not undoable" in r["status"]
+    # Issue 13 bug 7: in viewer mode 0.28.5 shows no [+] and exits without asking to save (is_dirty()
+    # is set, but that is all): the panel says so before the first evaluation and after each, with Save As.
+    assert "Save As" in r["status_before"] and "will not ask to save" in r["status_before"]
+    assert "Save As" in r["status"]
+    assert r["fast_enabled"] is False   # Fast mode means nothing without undo
     assert r["xor"] == 0 and r["area"] > 0
     (visible, colour), = r["panel"]
     assert visible and colour != 0

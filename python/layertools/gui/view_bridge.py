@@ -246,7 +246,7 @@ def undo_step(target: Target, description: str, undoable: bool) -> Iterator[None
         yield
     except BaseException:
         if view.is_transacting():
-            _discard_open_step(view)
+            _discard_open_step(view, target.layout)
         raise
     if view.is_transacting():
         view.commit()
@@ -254,9 +254,12 @@ def undo_step(target: Target, description: str, undoable: bool) -> Iterator[None
         view.clear_transactions()
 
 
-def _discard_open_step(view: "pya.LayoutView") -> None:
+def _discard_open_step(view: "pya.LayoutView", layout: "pya.Layout") -> None:
     """Close the open transaction of a run that failed or was cancelled without leaving a step (the
     run has already restored the layout, so undoing its recorded changes is a no-op overall)."""
+    # A marker change makes the step non-empty for sure: an empty one would leave no step, and the
+    # undo below would then take back the user's previous step (seen after a syntax error).
+    layout.delete_layer(layout.insert_layer(pya.LayerInfo()))
     view.commit()
     pya.MainWindow.instance().cm_undo()
     view.transaction("")

@@ -194,7 +194,7 @@ def test_registers_and_settings_survive_a_restart_sqz_completion(tmp_path):
     assert one["save3"] is True and one["save5"] is True and one["save_empty"] is False
     assert one["registers"][3] == "68/20 & !69/20" and one["registers"][5] == "bloat(0.2, 70/20, 0)"
     assert one["registers"][6] == ""
-    assert one["menu_texts"][3] == "Reg 3: 68/20 & !69/20" and one["menu_texts"][0] == "Reg 0"
+    assert one["menu_texts"][3] == "Reg 3: 68/20 && !69/20" and one["menu_texts"][0] == "Reg 0"  # && shows one &
     assert "68/20" in one["completion"] and "69/20" in one["completion"]
     assert "target layer" in one["empty_to"]["status"].lower() and one["empty_to"]["unchanged"]
     sqz = one["sqz"]

@@ -841,31 +841,24 @@ def _wheel_when_focused(widget, base, event) -> None:
         traceback.print_exc(file=sys.stderr)
 
 
-class _WheelSafeComboBox(pya.QComboBox):
-    def __init__(self, parent):
-        super().__init__(parent)
-        self.focusPolicy = pya.Qt.StrongFocus  # not WheelFocus: the wheel alone never focuses it
+def _wheel_safe(base):
+    """``base`` (a combo or spin box class) taking the wheel only when focused, and focused only by
+    a click or Tab (StrongFocus, not WheelFocus: the wheel alone never focuses it)."""
+    class WheelSafe(base):
+        def __init__(self, parent):
+            super().__init__(parent)
+            self.focusPolicy = pya.Qt.StrongFocus
 
-    def wheelEvent(self, event):
-        _wheel_when_focused(self, pya.QComboBox, event)
+        def wheelEvent(self, event):
+            _wheel_when_focused(self, base, event)
 
-
-class _WheelSafeSpinBox(pya.QSpinBox):
-    def __init__(self, parent):
-        super().__init__(parent)
-        self.focusPolicy = pya.Qt.StrongFocus
-
-    def wheelEvent(self, event):
-        _wheel_when_focused(self, pya.QSpinBox, event)
+    WheelSafe.__name__ = WheelSafe.__qualname__ = f"_WheelSafe{base.__name__[1:]}"
+    return WheelSafe
 
 
-class _WheelSafeDoubleSpinBox(pya.QDoubleSpinBox):
-    def __init__(self, parent):
-        super().__init__(parent)
-        self.focusPolicy = pya.Qt.StrongFocus
-
-    def wheelEvent(self, event):
-        _wheel_when_focused(self, pya.QDoubleSpinBox, event)
+_WheelSafeComboBox = _wheel_safe(pya.QComboBox)
+_WheelSafeSpinBox = _wheel_safe(pya.QSpinBox)
+_WheelSafeDoubleSpinBox = _wheel_safe(pya.QDoubleSpinBox)
 
 
 class _FittingScrollArea(pya.QScrollArea):

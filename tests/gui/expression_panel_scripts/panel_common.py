@@ -100,3 +100,10 @@ def layer_nodes(view):
     while not it.at_end():
         yield it.current()
         it.next()
+
+
+def current_cell(main_window):
+    """(view, cellview, layout, cell) of the current view's current cell."""
+    view = main_window.current_view()
+    cellview = view.active_cellview()
+    return view, cellview, cellview.layout(), cellview.cell

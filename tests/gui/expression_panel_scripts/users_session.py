@@ -9,10 +9,7 @@ import panel_common as pc  # noqa: E402
 
 mw = main_window()
 mw.resize(1560, 990)
-view = mw.current_view()
-cv = view.active_cellview()
-layout = cv.layout()
-top = cv.cell
+view, cv, layout, top = pc.current_cell(mw)
 dock, _installed = pc.get_dock(mw, REPO)
 mw.activateWindow()
 process_events(0.5)

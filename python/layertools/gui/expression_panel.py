@@ -74,7 +74,9 @@ class ExpressionDock(pya.QDockWidget):
         self.last_error: Exception | None = None
         self._hidden_options = EvalOptions()  # options() starts from it: fields without a control
         self._build()
-        main_window.on_current_view_changed += lambda: self._guarded(self._current_view_changed)
+        # The main window outlives a dock removed by uninstall(): a deleted dock ignores the event.
+        main_window.on_current_view_changed += (
+            lambda: None if self._destroyed() else self._guarded(self._current_view_changed))
         self._restore_state()
         self._current_view_changed()
         self._update_enabled()

@@ -43,7 +43,7 @@ class PanelSpec:
     class_name: str
     object_name: str    # the dock's objectName (contract §6)
     title: str          # menu entry
-    icon_text: str      # text under the toolbar icon
+    icon_text: str      # text under the toolbar icon; "" = a compact icon-only button
     tool_tip: str
     icon: str           # file in icons/
     shortcut: str = ""  # keys that show the dock (the toolbar end is cut off in small windows)
@@ -63,7 +63,7 @@ class PanelSpec:
 
 PANELS = (
     PanelSpec("expression", "layertools.gui.expression_panel", "ExpressionDock",
-              "layertools_expression_dock", "Layer Expression", "Layer Expr",
+              "layertools_expression_dock", "Layer Expression", "",
               "Evaluate Xic-style layer expressions (e.g. 68/20 & !69/20) into a layer",
               "expression.png", "Ctrl+Shift+E"),
     PanelSpec("memory", "layertools.gui.memory_panel", "MemoryDock",
@@ -375,14 +375,17 @@ def _make_action(spec: PanelSpec, logger: logging.Logger):
     import pya  # type: ignore[import-not-found]
     action = pya.Action()
     action.title = spec.title
-    action.icon_text = spec.icon_text
-    action.tool_tip = spec.tool_tip
+    # Icon only where icon_text is "": in editor mode at KLayout's default window size the end of the
+    # toolbar is cut off.  A blank text gives the icon-only button (seen in 0.28.5).
+    action.icon_text = spec.icon_text or " "
+    keys = f" ({spec.shortcut})" if spec.shortcut else ""
+    action.tool_tip = f"{spec.title}{keys}: {spec.tool_tip}"
     if os.path.isfile(spec.icon_path):
         action.icon = spec.icon_path
     else:
         logger.warning("layertools: icon %s is missing", spec.icon_path)
     if spec.key in _panel_errors:
-        action.tool_tip = f"{spec.tool_tip}\nUnavailable: {_panel_errors[spec.key]}"
+        action.tool_tip = f"{action.tool_tip}\nUnavailable: {_panel_errors[spec.key]}"
     if spec.shortcut:
         action.default_shortcut = spec.shortcut
     key = spec.key

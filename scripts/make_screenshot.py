@@ -5,7 +5,7 @@
     python3 scripts/package.py sync             # then embed the small one into grain.xml
 
 It loads samples/tt_um_obriensp_be8.gds.gz, evaluates "68/20 & 69/20" (met1 AND met2) into 100/0
-through the Layer Expressions dock, shows only the inputs and the result, and grabs the main window.
+through the Layer Expression dock, shows only the inputs and the result, and grabs the main window.
 """
 
 from __future__ import annotations
@@ -27,6 +27,15 @@ view = mw.current_view()
 layertools.gui.show_panel("memory")
 layertools.gui.show_panel("expression")
 dock = mw.findChild("layertools_expression_dock")
+dock.setFloating(False)   # it first opens floating; the picture shows it docked, as users keep it
+toolbox = mw.findChild("lt_dock_widget")
+if toolbox is not None:
+    mw.tabifyDockWidget(toolbox, dock)
+dock.show()
+dock.qt_raise()
+layers_dock = mw.findChild("lp_dock_widget")
+if layers_dock is not None:   # room for the whole panel (a user drags the splitter)
+    layers_dock.setMaximumHeight(250)
 dock.findChild("to_layer").text = "100/0"
 dock.findChild("expression").setPlainText("68/20 & 69/20")
 dock.findChild("evaluate").click()

@@ -10,7 +10,7 @@ set -euo pipefail
 source "$(dirname "$0")/_common.sh"
 cd "$REPO"
 
-APT_PACKAGES=(klayout xvfb xauth python3-yaml python3-pytest python3-hypothesis imagemagick python3 python3-pip python3-venv ca-certificates)
+APT_PACKAGES=(klayout xvfb xauth xdotool python3-yaml python3-pytest python3-hypothesis imagemagick python3 python3-pip python3-venv ca-certificates)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -138,6 +138,6 @@ class EvalResult:
 
     def summary(self) -> str:
         how = "copied" if self.copied else self.strategy
-        tiles = f", {self.tiles} tiles" if self.tiles > 1 else ""
-        return (f"{self.shapes_written} shapes written to {self.target} in {self.cells_written} cell(s) "
+        tiles = f", {self.tiles:,} tiles" if self.tiles > 1 else ""
+        return (f"{self.shapes_written:,} shapes written to {self.target} in {self.cells_written:,} cell(s) "
                 f"({how}{tiles}, {self.seconds:.2f} s)")

@@ -354,7 +354,7 @@ def run_klayout(script: str | os.PathLike, *, layout: str | os.PathLike | None =
                 timeout: float = 180, home: str | os.PathLike | None = None, install: str = "symlink",
                 extra_args: Sequence[str] = (), params: Mapping[str, Any] | None = None,
                 name: str | None = None, display: str | None = None, watch_modals: bool = True,
-                window_size: tuple[int, int] | None = (1400, 900),
+                window_size: tuple[int, int] | None = (1400, 900), keep_config: bool = False,
                 env: Mapping[str, str] | None = None) -> KlayoutRun:
     """Run ``script`` (Python text or a file path) with ``klayout -r`` in the real application.
 
@@ -364,6 +364,8 @@ def run_klayout(script: str | os.PathLike, *, layout: str | os.PathLike | None =
     ``-ne`` viewer mode).  ``params``: JSON-serialisable values the script sees as ``PARAMS``.
     ``watch_modals=False`` for a script that drives a modal dialog itself.  ``window_size``: the main
     window is resized to it before the script starts (screenshots with room for docks), None keeps it.
+    ``keep_config=True`` leaves out ``-t``: KLayout writes the home's klayoutrc on exit (for tests of
+    what a second session with the same home sees).
     """
     artifacts = _artifacts_dir(name)
     if home is None:
@@ -391,7 +393,8 @@ def run_klayout(script: str | os.PathLike, *, layout: str | os.PathLike | None =
         rc_modal=RC_MODAL, rc_exception=RC_EXCEPTION,
         window_size=None if window_size is None else tuple(int(v) for v in window_size)))
 
-    app = [KLAYOUT, "-e" if editable else "-ne", "-x", "-t", "-c", str(Path(home) / "klayoutrc"),
+    app = [KLAYOUT, "-e" if editable else "-ne", "-x", *([] if keep_config else ["-t"]),
+           "-c", str(Path(home) / "klayoutrc"),
            *extra_args]
     if layout is not None:
         app.append(str(Path(layout).resolve()))

@@ -7,6 +7,7 @@ KLayout Regions (never with layertools), so an engine or panel mistake shows up 
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -193,7 +194,7 @@ def test_registers_and_settings_survive_a_restart_sqz_completion(tmp_path):
     assert one["save3"] is True and one["save5"] is True and one["save_empty"] is False
     assert one["registers"][3] == "68/20 & !69/20" and one["registers"][5] == "bloat(0.2, 70/20, 0)"
     assert one["registers"][6] == ""
-    assert one["menu_texts"][3] == "Reg 3: 68/20 & !69/20" and one["menu_texts"][0] == "Reg 0"
+    assert one["menu_texts"][3] == "Reg 3: 68/20 && !69/20" and one["menu_texts"][0] == "Reg 0"  # && shows one &
     assert "68/20" in one["completion"] and "69/20" in one["completion"]
     assert "target layer" in one["empty_to"]["status"].lower() and one["empty_to"]["unchanged"]
     sqz = one["sqz"]
@@ -224,6 +225,9 @@ def test_viewer_mode_evaluates_without_undo_and_says_so(klayout_gui):
         view = mw.current_view(); cv = view.active_cellview(); layout = cv.layout(); top = cv.cell
         dock, _ = pc.get_dock(mw, REPO)
         emit("editable", layout.is_editable())
+        dock._current_view_changed()   # as when the layout's tab becomes current
+        emit("status_before", dock.status_text())
+        emit("fast_enabled", dock.findChild("fast").enabled)
         expected = pc.flat_region(top, pc.layer_index(layout, 68, 20)) & pc.flat_region(top, pc.layer_index(layout, 69, 20))
         dock.findChild("to_layer").text = "100/0"
         dock.set_expression("68/20 & 69/20")
@@ -245,6 +249,11 @@ def test_viewer_mode_evaluates_without_undo_and_says_so(klayout_gui):
     r = run.result
     assert r["editable"] is False
     assert "viewer mode" in r["status"] and "not undoable" in r["status"]
+    # Issue 13 bug 7: in viewer mode 0.28.5 shows no [+] and exits without asking to save (is_dirty()
+    # is set, but that is all): the panel says so before the first evaluation and after each, with Save As.
+    assert "Save As" in r["status_before"] and "will not ask to save" in r["status_before"]
+    assert "Save As" in r["status"]
+    assert r["fast_enabled"] is False   # Fast mode means nothing without undo
     assert r["xor"] == 0 and r["area"] > 0
     (visible, colour), = r["panel"]
     assert visible and colour != 0
@@ -269,3 +278,51 @@ def test_repair_of_klayouts_stale_layer_slot_after_undo_redo(tmp_path):
     assert out["with_repair"] == {"same_slot": False, "label_of_result_slot": "100/0", "shapes": 1,
                                   "repair_again": 0}
     assert out["after_undo"] == ["1/0", "102/0"]
+
+
+def test_panel_as_users_meet_it(klayout_gui):
+    """Issue 13, driven with real X events (xdotool): Esc and Cancel during a run, colours, the wheel,
+    '&' in menus, status line, threads under auto, the current result layer, errors, the shortcut."""
+    from harness import REPO
+    if shutil.which("xdotool") is None:
+        pytest.skip("xdotool is missing (scripts/setup.sh installs it)")
+    run = klayout_gui(_script("users_session.py"), layout=REPO / "samples" / LAYOUT, timeout=240)
+    run.check()
+    r = run.result
+    first_title = r["first"]["undo_title"]
+    assert r["first"]["undo"] and "100/0" in first_title
+
+    # Bug 1: Esc cancels like Cancel: nothing written, no open transaction, history intact.
+    esc = r["esc"]
+    assert esc["error_type"] == "Cancelled" and "cancel" in esc["status"].lower(), esc
+    assert esc["layout_unchanged"] and not esc["layer_101"] and not esc["transacting"]
+    assert esc["undo"] and not esc["redo"] and esc["undo_title"] == first_title
+    # Bug 4: plain Cancel leaves no undo step: undo takes back the first result, redo restores it.
+    cancel = r["cancel"]
+    assert cancel["clicked"] and cancel["error_type"] == "Cancelled" and cancel["layout_unchanged"]
+    assert cancel["undo"] and not cancel["redo"] and cancel["undo_title"] == first_title
+    assert r["history"] == {"undo_removes_first": True, "redo_restores": True}
+    # Bug 6: '&' is doubled for Qt's menus (shown as one '&', not as a mnemonic underline).
+    assert r["menus"]["recall_text"] == "Reg 0: 68/20 && 69/20"
+    assert "68/20 && 69/20" in r["menus"]["undo_title"]
+    # Bug 2: six results on the default (white) view: six different colours, none white or pale.
+    colours = r["colours"]["colours"]
+    assert len(colours) == 6 and len(set(colours)) == 6, colours
+    from layertools.gui import view_bridge as vb
+    assert all(abs(vb._luminance(c) - 1.0) >= vb.MIN_BACKGROUND_CONTRAST for c in colours), colours
+    # Bug 5: the wheel over an unfocused Strategy leaves it; once the user clicked it, the wheel works.
+    wheel = r["wheel"]
+    assert wheel["under_pointer"] == "_WheelSafeComboBox", wheel
+    assert wheel["unfocused"] == "auto" and wheel["has_focus"] and wheel["focused"] != "auto", wheel
+    # Items 8, 9: status cleared on a view change; auto overriding Threads = 0 is said.
+    views = r["status_after_view_change"]
+    assert views["before"] and views["on_new_view"] == "" and views["before_close"] and views["after"] == ""
+    assert r["threads"]["used"] != 0 and "instead of Threads = 0" in r["threads"]["status"]
+    # Item 10: the new result layer is the current (scrolled-to) entry at the bottom of the list.
+    assert r["current_layer"]["is_result"] and r["current_layer"]["bottom"]
+    # Item 12: the closest layers, not a list of 46; thousands separators; the shortcut shows the panel.
+    assert "closest: 68/20" in r["unknown_layer"] and "69/44" not in r["unknown_layer"]
+    assert "24,632 shapes" in views["before"]
+    assert r["shortcut_shows"]
+    # The panel passes every option, join_max_poly_verts too (set by a macro: 8 vertices at most).
+    assert r["join"]["option"] == 8 and r["join"]["max_vertices"] <= 8 and r["join"]["shapes"] > 0

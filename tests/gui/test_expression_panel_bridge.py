@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ (layouts.py)
 
@@ -132,12 +133,23 @@ def test_layer_choices_and_panel_names(tmp_path):
     assert vb.resolve_panel_name(target, "NEW 100/0") == "NEW 100/0"
 
 
-def test_distinct_colour_avoids_used_colours():
-    assert vb.distinct_colour(set()) == vb.RESULT_COLOURS[0]
-    used = set(vb.RESULT_COLOURS[:3])
-    assert vb.distinct_colour(used) not in used
-    # With every candidate in use, it still returns one of them (the least crowded), never black.
-    assert vb.distinct_colour(set(vb.RESULT_COLOURS)) in vb.RESULT_COLOURS
+@given(used=st.sets(st.sampled_from(vb.RESULT_COLOURS + (0xffffff, 0x000000, 0x808080)), max_size=20),
+       background=st.sampled_from([0xffffff, 0x000000, 0xf0f0f0, 0x202020]))
+def test_result_colour_is_visible_on_the_background_and_new(used, background):
+    colour = vb.distinct_colour(used, background)
+    assert colour in vb.RESULT_COLOURS and colour not in (0xffffff, 0x000000)
+    assert abs(vb._luminance(colour) - vb._luminance(background)) >= vb.MIN_BACKGROUND_CONTRAST
+    unused = [c for c in vb.RESULT_COLOURS if c not in used
+              and abs(vb._luminance(c) - vb._luminance(background)) >= vb.MIN_BACKGROUND_CONTRAST]
+    if unused:
+        assert colour not in used
+
+
+def test_result_colours_on_white_and_black_are_not_the_background():
+    # issue 13: white was a candidate, and the 4th result on a white view was invisible
+    on_white = {vb.distinct_colour(set(vb.RESULT_COLOURS[:n]), 0xffffff) for n in range(len(vb.RESULT_COLOURS))}
+    on_black = {vb.distinct_colour(set(vb.RESULT_COLOURS[:n]), 0x000000) for n in range(len(vb.RESULT_COLOURS))}
+    assert 0xffe000 not in on_white and 0x2060ff not in on_black   # yellow on white, dark blue on black
 
 
 def test_progress_adapter_cancels_at_the_next_report():

@@ -128,7 +128,8 @@ def tool_buttons(widget, found, depth=0):
             tool_buttons(child, found, depth + 1)
     return found
 
-buttons = {b.text: not b.icon.isNull() for b in tool_buttons(mw, []) if b.text in ("Layer Expr", "Memory")}
+buttons = {b.toolTip.split(" (")[0].split(":")[0]: [not b.icon.isNull(), b.text.strip()]
+           for b in tool_buttons(mw, []) if b.toolTip.startswith(("Layer Expression", "Memory Report"))}
 emit("toolbar_buttons_with_icons", buttons)
 
 emit("docks_initially_visible", {s.key: (mw.findChild(s.object_name) is not None and mw.findChild(s.object_name).isVisible())
@@ -189,7 +190,8 @@ def test_installed_package_starts_in_the_gui_and_evaluates(salt):
     assert r["menu_titles"] == ["Layer Expression", "Memory Report"]
     assert r["toolbar"] == ["@toolbar.layertools_separator", "@toolbar.layertools_expression",
                             "@toolbar.layertools_memory"]
-    assert r["toolbar_buttons_with_icons"] == {"Layer Expr": True, "Memory": True}
+    # Icons; the expression button is icon-only (compact: the toolbar end is cut off in editor mode).
+    assert r["toolbar_buttons_with_icons"] == {"Layer Expression": [True, ""], "Memory Report": [True, "Memory"]}
     assert r["docks_exist"] == {"expression": True, "memory": True}
     assert r["docks_initially_visible"] == {"expression": False, "memory": False}
     assert r["shown_by_actions"] == {"expression": True, "memory": True}

@@ -81,8 +81,30 @@ def _unknown_layer_message(layout: "db.Layout", name: str, aliases: dict[str, in
     labels = [layer_label(layout, i) for i in sorted(layout.layer_indexes(),
                                                      key=lambda i: (layout.get_info(i).layer,
                                                                     layout.get_info(i).datatype))]
-    shown = ", ".join(labels[:40]) + (f", ... ({len(labels)} layers)" if len(labels) > 40 else "")
-    return f"unknown layer {name!r}; the layout has {shown or 'no layers'}"
+    if not labels:
+        return f"unknown layer {name!r}; the layout has no layers"
+    if len(labels) <= CLOSEST_SHOWN:
+        return f"unknown layer {name!r}; the layout has {', '.join(labels)}"
+    near = closest_layer_labels(str(name), labels + sorted(aliases or {}), CLOSEST_SHOWN)
+    return f"unknown layer {name!r}; closest: {', '.join(near)} (of {len(labels)} layers)"
+
+
+CLOSEST_SHOWN = 5  # a message listing 40 layer names was unreadable in the panel (issue 13)
+
+
+def closest_layer_labels(name: str, labels: list[str], count: int) -> list[str]:
+    """The ``count`` labels most like ``name``: nearest layer/datatype numbers for an 'L/D', else by
+    spelling."""
+    import difflib
+    import re
+    wanted = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", name)
+    numbered = [(label, re.search(r"(\d+)/(\d+)", label)) for label in labels]
+    if wanted:
+        layer, datatype = int(wanted.group(1)), int(wanted.group(2))
+        ranked = sorted((abs(int(m.group(1)) - layer), abs(int(m.group(2)) - datatype), label)
+                        for label, m in numbered if m)
+        return [label for _l, _d, label in ranked[:count]]
+    return difflib.get_close_matches(name, labels, n=count, cutoff=0.0)
 
 
 @dataclass

@@ -22,10 +22,10 @@ import traceback
 
 import pya
 
-import layertools
+from .. import engine
 from ..errors import Cancelled, ExpressionError, LayertoolsError
 from ..klayout_fixes import repair_free_layer_slots
-from ..options import DEFAULT_PARTITION, FORMATS, MAX_DEPTH, STRATEGIES, EvalOptions, EvalResult
+from ..options import DEFAULT_PARTITION, FORMATS, JOIN_MAX_POLY_VERTS, MAX_DEPTH, STRATEGIES, EvalOptions, EvalResult
 from . import view_bridge
 from .registers import REGISTER_COUNT, RegisterStore, load_panel_state, save_panel_state
 from .view_bridge import KLayoutProgress, NoLayoutError, Target
@@ -34,11 +34,16 @@ DOCK_NAME = "layertools_expression_dock"
 FORMAT_LABELS = {"default": "Default", "joined": "Joined", "hsplit": "Horiz Split", "vsplit": "Vert Split"}
 DEPTH_CHOICES = [str(d) for d in range(MAX_DEPTH + 1)] + ["all"]
 STRATEGY_TIPS = {
-    "auto": "Pick flat, tiled or deep from the layout's statistics (the status line says which and why)",
-    "flat": "Evaluate the whole cell at once as flat regions (Partition size is not used)",
-    "tiled": "Evaluate tile by tile (Partition size) with Threads workers; bounded memory on big layouts",
-    "deep": "Hierarchical evaluation: results go into the cells where they belong (Partition size is not used)",
+    "auto": ("auto: flat for small workloads; tiled (Partition size, all cores) for large flat ones or when\n"
+             "  an inversion or bloat needs it. The status line says which it chose and why."),
+    "flat": "flat: the whole cell at once as flat regions. Fastest for small cells; memory grows with the layout.",
+    "tiled": ("tiled: tile by tile (Partition size) with Threads workers. Bounded memory on big flat layouts;\n"
+              "  Threads is used exactly as set."),
+    "deep": ("deep: hierarchical; results go into the cells where they belong. For strongly repeated\n"
+             "  layouts (memories, standard-cell arrays); Partition size is not used."),
 }
+VIEWER_MODE_NOTE = ("viewer mode: not undoable, and KLayout will not ask to save the result at exit: "
+                    "use File > Save As to keep it (or open the layout with klayout -e for undo)")
 EXPRESSION_HELP = (
     "Xic layer expression, e.g.  68/20 & 69/20   or   M1 - bloat(0.5, M2, 0)\n"
     "Layers: L/D, a layer name, \"L,D\", 4/8-hex GDS names, layer.cell, $$ (instance boxes);\n"
@@ -48,7 +53,7 @@ EXPRESSION_HELP = (
     "           manhattanize(d,g,m) filt(g,l) sqz(g) (the selected shapes)\n"
     "Ctrl+Return evaluates.  Save/Recall keep 8 expressions across sessions."
 )
-OK_COLOUR, WARN_COLOUR, ERROR_COLOUR = "#1a7f37", "#9a6700", "#cf222e"
+OK_COLOUR, WARN_COLOUR, ERROR_COLOUR, BUSY_COLOUR = "#1a7f37", "#9a6700", "#cf222e", "#57606a"
 
 
 class ExpressionDock(pya.QDockWidget):
@@ -67,8 +72,13 @@ class ExpressionDock(pya.QDockWidget):
         self._register_actions: dict[str, list] = {}
         self.last_result: EvalResult | None = None
         self.last_error: Exception | None = None
+        self._hidden_options = EvalOptions()  # options() starts from it: fields without a control
         self._build()
+        # The main window outlives a dock removed by uninstall(): a deleted dock ignores the event.
+        main_window.on_current_view_changed += (
+            lambda: None if self._destroyed() else self._guarded(self._current_view_changed))
         self._restore_state()
+        self._current_view_changed()
         self._update_enabled()
         self._update_registers()
         self._update_recording()
@@ -118,7 +128,7 @@ class ExpressionDock(pya.QDockWidget):
         form.addLayout(to_row, row, 1, 1, 3)
         row += 1
 
-        self._depth = pya.QComboBox(body)
+        self._depth = _WheelSafeComboBox(body)
         self._depth.objectName = "depth"
         for text in DEPTH_CHOICES:
             self._depth.addItem(text)
@@ -135,7 +145,7 @@ class ExpressionDock(pya.QDockWidget):
         form.addWidget(self._recursive, row, 2, 1, 2)
         row += 1
 
-        self._partition = pya.QDoubleSpinBox(body)
+        self._partition = _WheelSafeDoubleSpinBox(body)
         self._partition.objectName = "partition"
         self._partition.decimals = 2
         self._partition.setRange(1.0, 10000.0)
@@ -151,16 +161,17 @@ class ExpressionDock(pya.QDockWidget):
         form.addWidget(self._partition_none, row, 2, 1, 2)
         row += 1
 
-        self._threads = pya.QSpinBox(body)
+        self._threads = _WheelSafeSpinBox(body)
         self._threads.objectName = "threads"
         self._threads.setRange(0, 31)
-        self._threads.toolTip = "Helper threads (0 = single-threaded); results never depend on it"
-        self._strategy = pya.QComboBox(body)
+        self._threads.toolTip = ("Helper threads (0 = single-threaded) for flat, tiled and deep; results never depend\n"
+                                 "on it. auto may use every core for a tiled run: choose tiled to hold this number.")
+        self._strategy = _WheelSafeComboBox(body)
         self._strategy.objectName = "strategy"
         for index, name in enumerate(STRATEGIES):
             self._strategy.addItem(name)
             self._strategy.setItemData(index, STRATEGY_TIPS[name], pya.Qt.ToolTipRole.to_i())
-        self._strategy.toolTip = "Evaluation strategy: " + "; ".join(STRATEGIES)
+        self._strategy.toolTip = "Evaluation strategy:\n" + "\n".join(STRATEGY_TIPS[name] for name in STRATEGIES)
         self._strategy.currentIndexChanged(lambda _i: self._guarded(self._update_enabled))
         form.addWidget(_label("Threads", body, self._threads), row, 0)
         form.addWidget(self._threads, row, 1)
@@ -322,7 +333,8 @@ class ExpressionDock(pya.QDockWidget):
         """The panel's settings as EvalOptions (``to`` is the To layer text as typed)."""
         depth_text = self._depth.currentText
         fmt = next((name for name, b in self._format_buttons.items() if b.checked), "default")
-        return EvalOptions(
+        return dataclasses.replace(
+            self._hidden_options,
             to=self._to_layer.text.strip(),
             depth="all" if depth_text == "all" else int(depth_text),
             recursive=bool(self._recursive.checked),
@@ -338,6 +350,8 @@ class ExpressionDock(pya.QDockWidget):
     def set_options(self, options: EvalOptions) -> None:
         """Show ``options`` in the controls (the To layer too when ``options.to`` is set)."""
         options = options.validated()
+        # Fields without a control of their own (join_max_poly_verts) are kept as given.
+        self._hidden_options = dataclasses.replace(options, to="")
         if options.to:
             self._to_layer.text = options.to
         depth_text = str(options.depth)
@@ -377,7 +391,26 @@ class ExpressionDock(pya.QDockWidget):
         # None greys the spin box but keeps its value, so releasing None restores it (Xic).
         self._partition.enabled = partition_used and not self._partition_none.checked
         self._recursive.enabled = self._depth.currentText != "0"
-        self._merge.enabled = not self._fast.checked
+        editable = self._current_is_editable()
+        self._fast.enabled = editable  # viewer mode has no undo to skip
+        self._merge.enabled = not (editable and self._fast.checked)
+
+    @staticmethod
+    def _current_is_editable() -> bool:
+        try:
+            return view_bridge.current_target().editable
+        except NoLayoutError:
+            return True
+
+    def _current_view_changed(self) -> None:
+        """Another layout or tab: the last run's status belongs to the previous one; a layout in viewer
+        mode is announced before anything is evaluated in it."""
+        if not self._busy:
+            self._status.text = ""
+            if not self._current_is_editable():
+                self._set_status(html.escape(VIEWER_MODE_NOTE[0].upper() + VIEWER_MODE_NOTE[1:] + "."),
+                                 WARN_COLOUR)
+        self._update_enabled()
 
     # ----------------------------------------------------------------------------------------
     # evaluation
@@ -398,25 +431,24 @@ class ExpressionDock(pya.QDockWidget):
         if not options.to:
             self._to_layer.setFocus()
             return self._fail(None, "No target layer given: type a layer into To layer (e.g. 100/0).")
-        aliases = _layer_aliases(target)
-        if aliases is None:  # an engine without layer-panel names: at least map the To layer
-            options = dataclasses.replace(options, to=view_bridge.resolve_panel_name(target, options.to))
+        aliases = view_bridge.panel_layer_names(target)
         self._save_state()
         undoable = target.editable and not options.fast
         selection = view_bridge.selection_regions(target) if "sqz" in expression else None
         repair_free_layer_slots(target.layout)
+        self._set_status(html.escape(f"Evaluating {options.to} = {expression} \u2026"), BUSY_COLOUR)
         self._busy = True
         self._evaluate.enabled = False
         self._progress = KLayoutProgress("Layer expression")
         try:
-            with view_bridge.undo_step(target, _undo_title(options.to, expression), undoable):
-                result = layertools.evaluate(
-                    target.layout, target.cell, expression, options.to,
-                    depth=options.depth, recursive=options.recursive, strategy=options.strategy,
-                    partition=options.partition, threads=options.threads, clear=options.clear,
-                    format=options.format, merge=options.merge, fast=options.fast,
-                    progress=self._progress, selection=selection,
-                    **({} if aliases is None else {"layer_aliases": aliases}))
+            with view_bridge.escape_cancels(self.request_cancel), \
+                    view_bridge.undo_step(target, _undo_title(options.to, expression), undoable):
+                # One EvalOptions from options(): every field the user can set reaches the engine.
+                try:
+                    result = engine.run(target.layout, target.cell, expression, options, progress=self._progress,
+                                        selection=selection, layer_aliases=aliases)
+                finally:  # before undo_step discards a cancelled run: a cancelled bar would cancel that too
+                    self._progress.close()
                 panel_problem = self._show_layers(target, [result])
         except ExpressionError as exc:
             self._show_expression_error(exc, expression)
@@ -440,6 +472,8 @@ class ExpressionDock(pya.QDockWidget):
         if panel_problem:
             result.warnings.append(panel_problem)
         self.last_result = result
+        if result.layer_index >= 0:
+            view_bridge.make_current_layer(target, result.layer_index)
         self._record_step(expression, options, target)
         self._show_result(result, target, options)
         return result
@@ -468,9 +502,12 @@ class ExpressionDock(pya.QDockWidget):
         if options.fast and target.editable:
             notes.append("Fast mode: not undoable, undo history cleared")
         elif not target.editable:
-            notes.append("viewer mode: not undoable (open the layout in editor mode for undo)")
+            notes.append(VIEWER_MODE_NOTE)
         if result.reason:
             notes.append(f"auto chose {result.reason}")
+        if result.threads != options.threads:
+            notes.append(f"auto used {result.threads} threads instead of Threads = {options.threads} "
+                         f"(choose flat, tiled or deep to hold it)")
         notes.extend(result.warnings)
         text = html.escape(result.summary())
         if notes:
@@ -546,7 +583,7 @@ class ExpressionDock(pya.QDockWidget):
                 preview = texts[index].replace("\n", " ")
                 if len(preview) > 40:
                     preview = preview[:39] + "\u2026"
-                action.text = f"Reg {index}: {preview}" if preview else f"Reg {index}"
+                action.text = f"Reg {index}: {menu_text(preview)}" if preview else f"Reg {index}"
 
     # ----------------------------------------------------------------------------------------
     # recording and replay (issue 5)
@@ -631,9 +668,13 @@ class ExpressionDock(pya.QDockWidget):
         self._progress = KLayoutProgress(f"Replaying {source}")
         started = time.monotonic()
         try:
-            with view_bridge.undo_step(target, f"Layer Tools: replay {source}", undoable):
-                results = recipes.replay(target.layout, recipe, cell=target.cell, progress=self._progress,
-                                         selection=selection)
+            with view_bridge.escape_cancels(self.request_cancel), \
+                    view_bridge.undo_step(target, menu_text(f"Layer Tools: replay {source}"), undoable):
+                try:
+                    results = recipes.replay(target.layout, recipe, cell=target.cell, progress=self._progress,
+                                             selection=selection)
+                finally:  # see evaluate()
+                    self._progress.close()
                 panel_problem = self._show_layers(target, results)
         except Cancelled as exc:
             return self._fail(exc, str(exc) or "Cancelled: the layout is unchanged.", colour=WARN_COLOUR)
@@ -653,7 +694,7 @@ class ExpressionDock(pya.QDockWidget):
         if panel_problem:
             note += f"; {panel_problem}"
         self._set_status(html.escape(
-            f"Replayed {len(results)} step(s) of {source}: {written} shapes written "
+            f"Replayed {len(results)} step(s) of {source}: {written:,} shapes written "
             f"({time.monotonic() - started:.2f} s){note}"), OK_COLOUR)
         self.last_result = results[-1] if results else None
         return results
@@ -752,7 +793,7 @@ class ExpressionDock(pya.QDockWidget):
             "depth": str(options.depth), "recursive": options.recursive, "strategy": options.strategy,
             "partition": float(self._partition.value), "partition_none": bool(self._partition_none.checked),
             "threads": options.threads, "clear": options.clear, "format": options.format,
-            "merge": options.merge,
+            "merge": options.merge, "join_max_poly_verts": options.join_max_poly_verts,
         }  # Fast mode is deliberately not remembered: it must be a conscious choice each session
         save_panel_state(self._main_window, state)
 
@@ -767,7 +808,8 @@ class ExpressionDock(pya.QDockWidget):
                 recursive=bool(state.get("recursive", False)), strategy=state.get("strategy", "auto"),
                 partition=None if state.get("partition_none") else partition,
                 threads=int(state.get("threads", 0)), clear=bool(state.get("clear", True)),
-                format=state.get("format", "default"), merge=bool(state.get("merge", False)))
+                format=state.get("format", "default"), merge=bool(state.get("merge", False)),
+                join_max_poly_verts=int(state.get("join_max_poly_verts", JOIN_MAX_POLY_VERTS)))
             self.set_options(options)
             self._partition.value = min(max(partition, 1.0), 10000.0)
             self.set_expression(str(state.get("expression", "")))
@@ -789,6 +831,38 @@ class ExpressionDock(pya.QDockWidget):
             return None
 
 
+def _wheel_when_focused(widget, base, event) -> None:
+    """Scrolling the panel over a setting must not change it: the wheel goes to the scroll area
+    unless the user clicked or tabbed into the control first."""
+    try:  # called by Qt: an exception here would become a modal error dialog
+        if widget.hasFocus():
+            base.wheelEvent(widget, event)
+        else:
+            event.ignore()
+    except Exception:
+        traceback.print_exc(file=sys.stderr)
+
+
+def _wheel_safe(base):
+    """``base`` (a combo or spin box class) taking the wheel only when focused, and focused only by
+    a click or Tab (StrongFocus, not WheelFocus: the wheel alone never focuses it)."""
+    class WheelSafe(base):
+        def __init__(self, parent):
+            super().__init__(parent)
+            self.focusPolicy = pya.Qt.StrongFocus
+
+        def wheelEvent(self, event):
+            _wheel_when_focused(self, base, event)
+
+    WheelSafe.__name__ = WheelSafe.__qualname__ = f"_WheelSafe{base.__name__[1:]}"
+    return WheelSafe
+
+
+_WheelSafeComboBox = _wheel_safe(pya.QComboBox)
+_WheelSafeSpinBox = _wheel_safe(pya.QSpinBox)
+_WheelSafeDoubleSpinBox = _wheel_safe(pya.QDoubleSpinBox)
+
+
 class _FittingScrollArea(pya.QScrollArea):
     """A scroll area that asks for its content's full size (so the dock opens showing every
     control) but can still be made smaller than that."""
@@ -808,20 +882,15 @@ def _label(text: str, parent, buddy) -> "pya.QLabel":
     return label
 
 
-def _layer_aliases(target: Target) -> dict[str, int] | None:
-    """Layer-panel names for the engine (D4), or None when the engine does not take them."""
-    import inspect
-    from .. import engine
-    try:
-        accepted = "layer_aliases" in inspect.signature(engine.evaluate).parameters
-    except (TypeError, ValueError):
-        accepted = False
-    return view_bridge.panel_layer_names(target) if accepted else None
-
-
 def _undo_title(to: str, expression: str) -> str:
     text = f"Layer Tools: {to} = {expression}".replace("\n", " ")
-    return text if len(text) <= 60 else text[:59] + "\u2026"
+    return menu_text(text if len(text) <= 60 else text[:59] + "\u2026")
+
+
+def menu_text(text: str) -> str:
+    """``text`` for a menu entry: Qt takes a lone '&' as a mnemonic marker ("68/20 & 69/20" would read
+    "68/20 _69/20"), '&&' shows one '&'."""
+    return text.replace("&", "&&")
 
 
 def find_dock(main_window=None) -> "ExpressionDock | None":

@@ -31,8 +31,7 @@ MENU_PATH = "tools_menu." + MENU_NAME
 MENU_TITLE = "Layer Tools"
 TOOLBAR_SEPARATOR = "layertools_separator"
 MIN_KLAYOUT = (0, 28)
-LAYER_TOOLBOX_DOCK = "lt_dock_widget"   # KLayout's "Layer Toolbox" (0.28.5), in the right dock area
-PLACED_CONFIG_PREFIX = "layertools-dock-placed-"   # KLayout configuration key per dock
+PLACEMENT_CONFIG_PREFIX = "layertools-dock-placement-"   # KLayout configuration key per dock
 
 
 @dataclass(frozen=True)
@@ -44,9 +43,10 @@ class PanelSpec:
     class_name: str
     object_name: str    # the dock's objectName (contract §6)
     title: str          # menu entry
-    icon_text: str      # text under the toolbar icon
+    icon_text: str      # text under the toolbar icon; "" = a compact icon-only button
     tool_tip: str
     icon: str           # file in icons/
+    shortcut: str = ""  # keys that show the dock (the toolbar end is cut off in small windows)
 
     @property
     def menu_item(self) -> str:
@@ -63,9 +63,9 @@ class PanelSpec:
 
 PANELS = (
     PanelSpec("expression", "layertools.gui.expression_panel", "ExpressionDock",
-              "layertools_expression_dock", "Layer Expression", "Layer Expr",
+              "layertools_expression_dock", "Layer Expression", "",
               "Evaluate Xic-style layer expressions (e.g. 68/20 & !69/20) into a layer",
-              "expression.png"),
+              "expression.png", "Ctrl+Shift+E"),
     PanelSpec("memory", "layertools.gui.memory_panel", "MemoryDock",
               "layertools_memory_dock", "Memory Report", "Memory",
               "Where the memory of the loaded layouts goes (KLayout's -d 31 report and more)",
@@ -210,6 +210,7 @@ def _ensure_dock(mw, spec: PanelSpec, report: InstallReport, logger: logging.Log
     mw.addDockWidget(pya.Qt.RightDockWidgetArea, dock)
     if hidden:
         dock.hide()  # out of the way until its menu entry or toolbar button is used
+    _keep_placement(mw, spec, dock, logger)
     return dock
 
 
@@ -227,33 +228,124 @@ def _discard_half_built(mw, dock_class) -> None:
 
 
 def _place_first_time(mw, spec: PanelSpec, dock, logger: logging.Logger) -> None:
-    """The first time a dock is ever shown, tab it with the Layer Toolbox (or our other dock).
+    """The first time a dock is ever shown, float it at its full size beside the layout.
 
-    A plain addDockWidget stacks it under the layer list and squeezes that to nothing.  This cannot
-    happen in install(): KLayout restores its saved window state after the autorun macros and undoes
-    any tabbing done there (seen in 0.28.5).  Later sessions keep wherever the user put the dock,
-    because KLayout saves and restores the state of docks that have an object name.
+    Tabbed with KLayout's Layer Toolbox (145 px high) it showed four rows and Evaluate was off-screen;
+    stacked under the Layers list it squeezes that to nothing.  Floating with its size hint every
+    control shows; the user docks it where they like, and :func:`_keep_placement` remembers that.
     """
     import pya  # type: ignore[import-not-found]
-    app = pya.Application.instance()
-    key = PLACED_CONFIG_PREFIX + spec.key
-    try:
-        if app.get_config(key) == "true":
-            return
-    except Exception:
-        pass
-    if dock.isFloating() or mw.tabifiedDockWidgets(dock):
-        return
-    candidates = [mw.findChild(p.object_name) for p in PANELS if p.key != spec.key]
-    candidates = [c for c in candidates if c is not None and c.isVisible()]
-    anchor = candidates[0] if candidates else mw.findChild(LAYER_TOOLBOX_DOCK)
-    if anchor is None:
+    if load_placement(mw, spec.key):
         return
     try:
-        mw.tabifyDockWidget(anchor, dock)
-        app.set_config(key, "true")
+        hint = dock.sizeHint()
+        frame = mw.geometry
+        screen = pya.QApplication.desktop().availableGeometry(mw)
+        width = min(hint.width, screen.width)
+        height = min(hint.height, screen.height - 40)
+        x = max(screen.left, min(frame.right - width - 40, screen.right - width))
+        y = max(screen.top + 30, min(frame.top + 80, screen.bottom - height))
+        dock.setFloating(True)
+        dock.setGeometry(x, y, width, height)
+        _save_placement(mw, spec.key, dock)
     except Exception:
-        logger.warning("layertools: could not tab %s with %s", spec.object_name, anchor.objectName)
+        logger.warning("layertools: could not float %s at its full size", spec.object_name)
+
+
+def load_placement(config, key: str) -> dict:
+    """The placement saved for dock ``key``: {"visible", "floating", "area", "geometry": [x, y, w, h]}."""
+    import json
+    try:
+        value = json.loads(config.get_config(PLACEMENT_CONFIG_PREFIX + key) or "{}")
+    except Exception:  # missing or damaged: as if never placed
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _save_placement(mw, key: str, dock) -> None:
+    import json
+    g = dock.geometry
+    placement = {"visible": not dock.isHidden(), "floating": bool(dock.isFloating()),
+                 "area": int(mw.dockWidgetArea(dock).to_i()), "geometry": [g.x, g.y, g.width, g.height]}
+    mw.set_config(PLACEMENT_CONFIG_PREFIX + key, json.dumps(placement))
+
+
+def _keep_placement(mw, spec: PanelSpec, dock, logger: logging.Logger) -> None:
+    """Remember where the user puts the dock (area or floating, size, shown) in KLayout's configuration,
+    and put it back there when the application starts.
+
+    KLayout's own window state does not do it for a dock added by a macro: it restores the state before
+    the autorun macros run, so our docks started hidden and stacked on the right whatever the user chose
+    (measured in 0.28.5).  Restoring is deferred to the event loop, after KLayout's own restore."""
+    import pya  # type: ignore[import-not-found]
+
+    def save() -> None:
+        try:
+            _save_placement(mw, spec.key, dock)
+        except Exception:
+            logger.exception("layertools: could not remember where %s is", spec.object_name)
+
+    def restore() -> None:
+        try:
+            placement = load_placement(mw, spec.key)
+            if not placement:
+                return
+            x, y, width, height = placement.get("geometry", [0, 0, 0, 0])
+            if placement.get("floating"):
+                dock.setFloating(True)
+                dock.setGeometry(x, y, width, height)
+            else:
+                areas = {a.to_i(): a for a in (pya.Qt.LeftDockWidgetArea, pya.Qt.RightDockWidgetArea,
+                                                pya.Qt.TopDockWidgetArea, pya.Qt.BottomDockWidgetArea)}
+                area = areas.get(placement.get("area"), pya.Qt.RightDockWidgetArea)
+                dock.setFloating(False)
+                mw.addDockWidget(area, dock)
+                vertical = area.to_i() in (pya.Qt.LeftDockWidgetArea.to_i(), pya.Qt.RightDockWidgetArea.to_i())
+                resize_docked(dock, width if vertical else None, None if vertical else height)
+            dock.setVisible(bool(placement.get("visible")))
+        except Exception:
+            logger.exception("layertools: could not restore where %s was", spec.object_name)
+
+    def changed(*_args) -> None:
+        # Not during shutdown: then Qt moves and hides the docks (measured: "right area, hidden" got saved).
+        if mw.isVisible() and not pya.QCoreApplication.closingDown() and not state["quitting"]:
+            save()
+
+    def quitting() -> None:  # the last word: the size as the user left it, before shutdown starts
+        save()
+        state["quitting"] = True
+
+    state = {"quitting": False}
+    dock.dockLocationChanged(changed)
+    dock.topLevelChanged(changed)
+    dock.visibilityChanged(changed)
+    pya.QCoreApplication.instance().aboutToQuit(quitting)
+    timer = pya.QTimer(dock)
+    timer.singleShot = True
+    timer.timeout(restore)
+    timer.start(0)
+
+
+def resize_docked(dock, width: int | None, height: int | None) -> None:
+    """Give a docked dock this width (or height): this Qt binding has no QMainWindow.resizeDocks, so
+    the size is fixed for one pass of the event loop and then released for the user's splitter."""
+    import pya  # type: ignore[import-not-found]
+    if width:
+        dock.setFixedWidth(width)
+    if height:
+        dock.setFixedHeight(height)
+    release = pya.QTimer(dock)
+    release.singleShot = True
+
+    def free() -> None:
+        try:
+            dock.setMinimumSize(0, 0)
+            dock.setMaximumSize(16777215, 16777215)
+        except Exception:
+            pass
+    release.timeout(free)
+    release.start(0)
+    dock._layertools_release_timer = release
 
 
 # ------------------------------------------------------------------------------------------------
@@ -283,14 +375,19 @@ def _make_action(spec: PanelSpec, logger: logging.Logger):
     import pya  # type: ignore[import-not-found]
     action = pya.Action()
     action.title = spec.title
-    action.icon_text = spec.icon_text
-    action.tool_tip = spec.tool_tip
+    # Icon only where icon_text is "": in editor mode at KLayout's default window size the end of the
+    # toolbar is cut off.  A blank text gives the icon-only button (seen in 0.28.5).
+    action.icon_text = spec.icon_text or " "
+    keys = f" ({spec.shortcut})" if spec.shortcut else ""
+    action.tool_tip = f"{spec.title}{keys}: {spec.tool_tip}"
     if os.path.isfile(spec.icon_path):
         action.icon = spec.icon_path
     else:
         logger.warning("layertools: icon %s is missing", spec.icon_path)
     if spec.key in _panel_errors:
-        action.tool_tip = f"{spec.tool_tip}\nUnavailable: {_panel_errors[spec.key]}"
+        action.tool_tip = f"{action.tool_tip}\nUnavailable: {_panel_errors[spec.key]}"
+    if spec.shortcut:
+        action.default_shortcut = spec.shortcut
     key = spec.key
     action.on_triggered(lambda: show_panel(key))
     return action

@@ -7,12 +7,20 @@ KLayout facts this module relies on (measured, see klayout-platform.md §2):
 - a layer-panel entry without colours is drawn black;
 - in viewer mode (non-editable layout) ``Shapes.insert`` inside a transaction raises, so
   evaluations there run without a transaction;
-- an empty transaction leaves no undo step.
+- an empty transaction leaves no undo step, but a cancelled run is not empty (the engine created and
+  removed its layers): committing it left a do-nothing step "Layer Tools: ..." that reappeared as Redo.
+  There is no "discard transaction" in the API (Edit > Cancel, ``cm_cancel``, commits it too), so the
+  step is committed, undone, and pushed off the redo list by an empty transaction (opening one drops
+  the redo list; committing an empty one adds no step);
+- Esc is Edit > Cancel: pressed while a run processes events, it closed our transaction under us, the
+  result was written outside any transaction (which clears the undo history) and ``commit`` failed
+  with "m_opened was not true".  So while a run is open, Esc is taken from KLayout and cancels the run.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -20,10 +28,11 @@ import pya
 
 from ..errors import Cancelled
 
-# Bright, mutually distinct colours that read well on KLayout's black and white backgrounds;
-# a new result layer gets the one least like the colours already in the layer panel.
-RESULT_COLOURS = (0xff8000, 0xff2020, 0xff40ff, 0xffe000, 0x00e0ff, 0x80ff00, 0x8080ff,
-                  0x00ff9c, 0xc08040, 0xff80c0, 0xffffff)
+# Saturated, mutually distinct colours, light and dark ones: those that stand out against the view's
+# background are candidates, and a new result layer gets the one least like the layers shown.
+RESULT_COLOURS = (0xff8000, 0xe02020, 0xd040d0, 0x2060ff, 0x00a0a0, 0x20a020, 0x8040c0, 0xa06020,
+                  0xffe000, 0x00e0ff, 0x80ff00, 0xff80c0, 0x00ff9c, 0x8080ff)
+MIN_BACKGROUND_CONTRAST = 0.25  # relative-luminance difference a result needs against the background
 RESULT_DITHER = 5  # KLayout's "lightly left-hatched": the layers underneath stay visible
 
 
@@ -119,7 +128,7 @@ def show_result_layer(target: Target, layer_index: int) -> bool:
             view.set_layer_properties(_iterator_for(view, node), props)
         return False
     info = target.layout.get_info(layer_index)
-    colour = distinct_colour(used_colours)
+    colour = distinct_colour(used_colours, background_colour(view))
     props = pya.LayerPropertiesNode()
     # Field by field: a source string would need quoting rules for names ("A (1/0)" means a
     # transformation there, for instance).
@@ -138,15 +147,66 @@ def show_result_layer(target: Target, layer_index: int) -> bool:
     return True
 
 
-def distinct_colour(used: set[int]) -> int:
-    """The candidate colour farthest from every colour already in the layer panel, so the result
-    does not look like one of its inputs."""
+def make_current_layer(target: Target, layer_index: int) -> None:
+    """Make the layer-panel entry of ``layer_index`` the current one, which the Layers list scrolls
+    into view (a new result is appended at the bottom of a long list).  Deferred to the event loop:
+    set at once, the layer list's own deferred rebuild after the insert dropped it (measured)."""
+    view, cv_index = target.view, target.cellview.index()
+
+    def select() -> None:
+        try:  # runs from a Qt timer: an exception here would become a modal error dialog
+            it = view.begin_layers()
+            while not it.at_end():
+                node = it.current()
+                if not node.has_children() and node.cellview() == cv_index and node.layer_index() == layer_index:
+                    view.current_layer = it
+                    return
+                it.next()
+        except Exception:
+            pass
+
+    timer = pya.QTimer()
+    timer.singleShot = True
+    timer.timeout(select)
+    timer.start(50)
+    _pending_timers[:] = [timer]  # keep it alive until it fired (the next call replaces it)
+
+
+_pending_timers: list = []
+
+
+def distinct_colour(used: set[int], background: int = 0xffffff) -> int:
+    """The candidate colour that is visible on ``background`` and farthest from every colour already
+    in the layer panel (and from the background), so the result does not look like its inputs."""
     def distance(a: int, b: int) -> int:
         return sum((((a >> s) & 0xff) - ((b >> s) & 0xff)) ** 2 for s in (0, 8, 16))
-    used = {c for c in used if c not in (0, 0xffffff)}  # unset colours read as black/white
-    if not used:
-        return RESULT_COLOURS[0]
-    return max(RESULT_COLOURS, key=lambda c: min(distance(c, u) for u in used))
+    visible = [c for c in RESULT_COLOURS
+               if abs(_luminance(c) - _luminance(background)) >= MIN_BACKGROUND_CONTRAST]
+    others = {c for c in used if c != 0} | {background}  # 0: an unset colour
+    return max(visible, key=lambda c: min(distance(c, u) for u in others))
+
+
+def background_colour(view: "pya.LayoutView") -> int:
+    """The view's background as 0xRRGGBB: its configured colour, else the palette's (KLayout's "auto")."""
+    text = (view.get_config("background-color") or "").strip()
+    if text.startswith("#") and len(text) == 7:
+        try:
+            return int(text[1:], 16)
+        except ValueError:
+            pass
+    try:
+        return int(pya.QApplication.palette().color(pya.QPalette.Base).rgb()) & 0xffffff
+    except Exception:
+        return 0xffffff
+
+
+def _luminance(colour: int) -> float:
+    """Relative luminance (WCAG) of 0xRRGGBB, 0 (black) .. 1 (white)."""
+    def channel(value: int) -> float:
+        c = value / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+    r, g, b = ((colour >> 16) & 0xff, (colour >> 8) & 0xff, colour & 0xff)
+    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
 
 
 def selection_regions(target: Target) -> dict[int, "pya.Region"]:
@@ -175,15 +235,73 @@ def selection_regions(target: Target) -> dict[int, "pya.Region"]:
 
 @contextlib.contextmanager
 def undo_step(target: Target, description: str, undoable: bool) -> Iterator[None]:
-    """One undo step around the body (nothing when ``undoable`` is False)."""
+    """One undo step around the body (nothing when ``undoable`` is False); when the body raises
+    (a cancelled or failed run) the transaction is dropped, leaving the undo history as it was."""
     if not undoable:
         yield
         return
-    target.view.transaction(description)
+    view = target.view
+    view.transaction(description)
+    try:
+        yield
+    except BaseException:
+        if view.is_transacting():
+            _discard_open_step(view, target.layout)
+        raise
+    if view.is_transacting():
+        view.commit()
+    else:  # closed by someone else despite the Esc guard: the history no longer matches
+        view.clear_transactions()
+
+
+def _discard_open_step(view: "pya.LayoutView", layout: "pya.Layout") -> None:
+    """Close the open transaction of a run that failed or was cancelled without leaving a step (the
+    run has already restored the layout, so undoing its recorded changes is a no-op overall)."""
+    # A marker change makes the step non-empty for sure: an empty one would leave no step, and the
+    # undo below would then take back the user's previous step (seen after a syntax error).
+    layout.delete_layer(layout.insert_layer(pya.LayerInfo()))
+    view.commit()
+    pya.MainWindow.instance().cm_undo()
+    view.transaction("")
+    view.commit()
+
+
+@contextlib.contextmanager
+def escape_cancels(cancel) -> Iterator[None]:
+    """While the body runs (a run with its progress bar), Esc calls ``cancel`` instead of reaching
+    KLayout's Edit > Cancel (see the module notes)."""
+    application = pya.QApplication.instance()
+    event_filter = _escape_filter_class()(cancel)
+    application.installEventFilter(event_filter)
     try:
         yield
     finally:
-        target.view.commit()
+        application.removeEventFilter(event_filter)
+
+
+@functools.lru_cache(maxsize=None)
+def _escape_filter_class():
+    # Defined on first use: the PyPI module's pya (tests, command line) has no Qt classes.
+    class EscapeFilter(pya.QObject):
+        def __init__(self, cancel):
+            super().__init__()
+            self._cancel = cancel
+
+        def eventFilter(self, watched, event) -> bool:
+            try:  # called by Qt: an exception here would become a modal error dialog
+                kind = event.type()
+                if kind not in (pya.QEvent.ShortcutOverride, pya.QEvent.KeyPress):
+                    return False
+                if not hasattr(event, "key") or event.key() != pya.Qt.Key_Escape.to_i():
+                    return False
+                event.accept()  # an accepted ShortcutOverride: no shortcut (Edit > Cancel) sees the key
+                if kind == pya.QEvent.KeyPress:
+                    self._cancel()
+                return True
+            except Exception:
+                return False
+
+    return EscapeFilter
 
 
 class KLayoutProgress:

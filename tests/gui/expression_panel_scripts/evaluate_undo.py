@@ -121,19 +121,11 @@ before_cancel = pc.fingerprint(layout)
 seen = {"labels": [], "clicked": False}
 
 
-def _widgets(widget, depth=0):
-    for child in widget.children():
-        if hasattr(child, "isVisible"):      # native KLayout widgets are not pya.QWidget instances
-            yield child
-            if depth < 12:
-                yield from _widgets(child, depth + 1)
-
-
 def click_cancel():
     try:
         if seen["clicked"]:
             return
-        for widget in _widgets(mw):
+        for widget in pc.all_widgets(mw):
             text = getattr(widget, "text", None)
             if not isinstance(text, str) or not widget.isVisible():
                 continue
@@ -198,6 +190,7 @@ emit("deep", deep)
 # --- the README screenshot: result over met1/met2 only, the dock next to the Layers panel ----------
 toolbox = mw.findChild("lt_dock_widget")   # KLayout's Layer Toolbox; share its place with the dock
 if toolbox is not None:
+    dock.setFloating(False)
     mw.tabifyDockWidget(toolbox, dock)
     dock.show()
     dock.qt_raise()
@@ -219,9 +212,6 @@ view.zoom_box(pya.DBox(box.left + 0.40 * box.width(), box.bottom + 0.42 * box.he
 layers_dock = mw.findChild("lp_dock_widget")
 if layers_dock is not None:   # room for the whole panel in the picture (a user drags the splitter)
     layers_dock.setMaximumHeight(250)
-    process_events(0.3)
-    for widget in _widgets(layers_dock):   # scroll the layer list to the new result entry
-        if hasattr(widget, "scrollToBottom"):
-            widget.scrollToBottom()
+process_events(0.5)   # the panel makes the result the current Layers entry, which scrolls it into view
 emit("final_status", dock.status_text())
 save_screenshot("expression-panel")

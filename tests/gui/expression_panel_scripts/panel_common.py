@@ -83,3 +83,27 @@ def layer_panel_entries(view, cv_index: int, index) -> list:
 
 def undo_enabled(main_window) -> bool:
     return bool(main_window.menu().action("edit_menu.undo").enabled)
+
+
+def all_widgets(widget, depth=0):
+    """Every widget below ``widget`` (to find KLayout's own, e.g. the progress bar's Cancel button)."""
+    for child in widget.children():
+        if hasattr(child, "isVisible"):      # native KLayout widgets are not pya.QWidget instances
+            yield child
+            if depth < 12:
+                yield from all_widgets(child, depth + 1)
+
+
+def layer_nodes(view):
+    """Every node of the view's layer list, top to bottom."""
+    it = view.begin_layers()
+    while not it.at_end():
+        yield it.current()
+        it.next()
+
+
+def current_cell(main_window):
+    """(view, cellview, layout, cell) of the current view's current cell."""
+    view = main_window.current_view()
+    cellview = view.active_cellview()
+    return view, cellview, cellview.layout(), cellview.cell

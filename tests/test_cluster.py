@@ -47,7 +47,9 @@ def shapes_of(layout, to: str) -> tuple["db.Region", int]:
     index = layout.find_layer(info.layer, info.datatype)
     assert index is not None, f"no layer {to}"
     top = layout.top_cell()
-    count = sum(layout.cell(c).shapes(index).size() for c in [top.cell_index(), *top.called_cells()])
+    # stored shapes, counted one by one: Shapes.size() of a viewer-mode layout read from OASIS counts a
+    # repetition (an array of shapes) differently
+    count = sum(1 for c in [top.cell_index(), *top.called_cells()] for _ in layout.cell(c).shapes(index).each())
     return db.Region(top.begin_shapes_rec(index)), count
 
 

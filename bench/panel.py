@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""What the Layer Expression panel adds to the engine (issue 7 item 3), measured in the real application.
+"""What the Layer Expression panel adds to the engine, measured in the real application.
 
 Starts KLayout (Debian's 0.28.5 GUI) under Xvfb on a layout, and in that one process alternates
 the engine called directly (``layertools.evaluate``: no progress, no undo step) with the panel's

@@ -12,7 +12,7 @@ from typing import Dict, Iterable, List, Optional
 
 from cases import ENGINES
 
-#: issue 7 targets that name a file: (wall / DRC deep, peak RSS in bytes) for `auto`
+#: performance targets that name a file: (wall / DRC deep, peak RSS in bytes) for `auto`
 FILE_TARGETS = {"tt06": (0.45, 0.3e9), "rm8192": (0.5, 0.3e9)}
 AUTO_VS_BEST_FIXED = 1.1
 THREAD_SPEEDUP = 1.7

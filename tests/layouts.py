@@ -1,4 +1,4 @@
-"""Small layouts built in code: the Xic spec's fixtures F1-F4 (spec §6), in µm with dbu 0.001."""
+"""Small layouts built in code: fixtures F1-F4 of Xic's documented examples, in µm with dbu 0.001."""
 
 from __future__ import annotations
 

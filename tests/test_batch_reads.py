@@ -1,4 +1,4 @@
-"""Batch reads that keep big files small (issue 14): viewer-mode reads, only the layers needed, and
+"""Batch reads that keep big files small: viewer-mode reads, only the layers needed, and
 result-only output.  Results are compared by XOR with the default (editable, whole-layout) path."""
 
 from __future__ import annotations

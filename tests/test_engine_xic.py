@@ -1,4 +1,4 @@
-"""The Xic spec's §6 cases, on fixtures built in code, for every strategy (contract decisions win)."""
+"""Xic's documented examples, on fixtures built in code, for every strategy (doc/decisions.md wins)."""
 
 from __future__ import annotations
 
@@ -116,7 +116,7 @@ def test_t20_t21_bloat_gives_boxes():
     assert boxes_um(layout, top) == [(15, 15, 45, 45)]
 
 
-def test_t22_bloat_mode_2_squares_and_mode_3_cuts_the_corners():  # as Xic (issue 11 item 4)
+def test_t22_bloat_mode_2_squares_and_mode_3_cuts_the_corners():  # as Xic
     layout, top, _ = evaluate(fixture_f1, "bloat(5, A, 2)")
     assert boxes_um(layout, top) == [(5, 5, 55, 55)]
     layout, top, _ = evaluate(fixture_f1, "bloat(5, A, 3)")

@@ -1,4 +1,4 @@
-"""Hostile but realistic input (issue 12): every failure is one of layertools' own errors with a
+"""Hostile but realistic input: every failure is one of layertools' own errors with a
 message, the layout is unchanged after it, and valid extremes work.
 
 Property tests run a small number of examples in CI (well under a minute); for a long run by hand:

@@ -116,7 +116,7 @@ def test_parser_does_not_depend_on_type_or_category_names():
         ("Layout info", 0), ("Shapes info", 3), ("Quantum foam", -1)]
     assert stats.other_sections == {"purpose": [stats.other_sections["purpose"][0]]}
     assert stats.total.used == 1500 and stats.total.reqd == 2702
-    # the contract's five are always there (zeros when KLayout printed none), unknown ones are kept
+    # the five master categories are always there (zeros when KLayout printed none), unknown ones are kept
     master = stats.master_dict()
     assert list(master) == ["Layout info", "Cell info", "Instances", "Shapes info", "Quantum foam", "Total"]
     assert master["Cell info"] == {"used": 0, "reqd": 0} and master["Quantum foam"] == {"used": 7, "reqd": 8}
@@ -201,7 +201,7 @@ def test_read_with_report_is_viewer_mode_and_times_the_read():
     assert report.hierarchy.shapes_flat.total == 2_526_348  # SOURCES.md
     editor_layout, editor = read_with_report(path, editable=True)
     assert editor_layout.is_editable()
-    # editor mode expands OASIS repetitions: more memory for the same shapes (notes §4, KLayout #2379)
+    # editor mode expands OASIS repetitions: more memory for the same shapes (KLayout #2379)
     assert editor.statistics.total.used > report.statistics.total.used
     assert editor.hierarchy.shapes_flat.total == report.hierarchy.shapes_flat.total
     assert any(item.topic == "mode" for item in editor.advice)

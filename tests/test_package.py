@@ -98,7 +98,7 @@ def test_grain_has_every_field_in_klayouts_order(grain):
     for tag in ("name", "version", "api-version", "title", "doc", "doc-url", "license", "author",
                 "author-contact", "authored-time"):
         assert fields[tag], f"<{tag}> is empty"
-    # Without <name> KLayout installs the package straight into salt/ itself (notes §1.1).
+    # Without <name> KLayout installs the package straight into salt/ itself.
     assert fields["name"] == "layertools"
     assert "installed-time" not in fields, "installed-time is KLayout's to set"
     datetime.datetime.fromisoformat(fields["authored-time"])

@@ -1,4 +1,4 @@
-"""Recipe files: reading, checking, writing (contract §5).  Replay is in test_replay.py."""
+"""Recipe files: reading, checking, writing (doc/decisions.md I4).  Replay is in test_replay.py."""
 
 from __future__ import annotations
 

@@ -29,7 +29,7 @@ def evaluate(layout, cell, expression: str, to: str, **options) -> EvalResult:
 
     Options are the fields of :class:`EvalOptions` (depth, recursive, strategy, partition, threads,
     clear, format, merge, fast, ...).  Nothing in the layout changes unless the whole evaluation
-    succeeds.  See layertools-contract.md §3.
+    succeeds.  See doc/decisions.md I1.
 
     ``progress=callable(message, fraction)`` is told what runs and may raise to cancel.  With it,
     tiles run in bands of rows so that it is called between them; a callable whose attribute

@@ -1,6 +1,6 @@
 """Put a layout back exactly as it was before a sequence of evaluations failed half-way.
 
-Each ``layertools.evaluate`` call is atomic on its own (contract D10), but a replay is several calls:
+Each ``layertools.evaluate`` call is atomic on its own (D10), but a replay is several calls:
 when step 3 fails, steps 1 and 2 have already written.  A :class:`LayoutCheckpoint` remembers just
 enough to undo them on a layout of any size without copying it:
 

@@ -1,4 +1,4 @@
-"""The ``layertools`` command line (layertools-contract.md §4): a thin layer over the core.
+"""The ``layertools`` command line (doc/decisions.md I2): a thin layer over the core.
 
 Exit status: 0 success; 2 bad command line, expression, layer or cell; 1 any other failure.
 On any failure the output file is not written.

@@ -1,6 +1,6 @@
 """Evaluation options: one dataclass shared by the API, the panel, the command line and recipes.
 
-The field names and defaults are the contract's (layertools-contract.md §3 and §5); recipes store
+The field names and defaults are the documented ones (doc/decisions.md I1 and I4); recipes store
 exactly these keys, so renaming a field breaks recorded work.
 """
 

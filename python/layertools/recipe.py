@@ -1,4 +1,4 @@
-"""Recipes: recorded evaluations that can be saved, checked and replayed (contract §5, issue 5).
+"""Recipes: recorded evaluations that can be saved, checked and replayed (doc/decisions.md I4).
 
 A recipe is a YAML file::
 
@@ -40,7 +40,7 @@ RECIPE_VERSION = 1
 TOP_KEYS = ("layertools", "steps")
 #: The keys of one step, in the order they are written: the expression, then EvalOptions' fields.
 STEP_KEYS = ("expression",) + tuple(f.name for f in dataclasses.fields(EvalOptions))
-#: Keys written only when they differ from the default (they are not in the contract's example).
+#: Keys written only when they differ from the default (they are not in the documented example).
 _OPTIONAL_KEYS = ("join_max_poly_verts",)
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
@@ -695,7 +695,7 @@ def replay_files(recipe: "Recipe | str | os.PathLike", input_path: str, output_p
                  cell: str | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None,
                  show_progress: bool | None = None, result_only: bool = False,
                  distribute=None) -> int:
-    """Read ``input_path``, replay, write ``output_path``; the exit status of contract §4.
+    """Read ``input_path``, replay, write ``output_path``; the exit status of doc/decisions.md I2.
 
     Everything that can be checked cheaply (the recipe, the output path) is checked before the
     layout is read; on any failure nothing is written.  ``result_only``: write only the steps'

@@ -60,7 +60,7 @@ ARTIFACTS_ROOT = REPO / "tests" / "_artifacts" / "gui"
 HOMES_ROOT = Path(tempfile.gettempdir()) / f"layertools-gui-homes-{os.getuid()}"
 KLAYOUT = os.environ.get("LAYERTOOLS_KLAYOUT", "klayout")
 
-#: KLayout's start-up tips are modal dialogs that block a fresh configuration (notes §0).
+#: KLayout's start-up tips are modal dialogs that block a fresh configuration.
 KLAYOUTRC = """<?xml version="1.0" encoding="utf-8"?>
 <config>
  <full-hierarchy-new-cell>true</full-hierarchy-new-cell>

@@ -27,7 +27,7 @@ def _target(layout, top, tmp_path):
     """The layout loaded by the view (as in the application), its top cell current."""
     path = tmp_path / "fixture.oas"   # OASIS keeps the layer names (A, B, ...)
     layout.write(str(path))
-    manager = db.Manager()   # without one, LayoutView.transaction crashes (notes §2)
+    manager = db.Manager()   # without one, LayoutView.transaction crashes
     view = lay.LayoutView(True, manager)
     view.load_layout(str(path), True)
     cellview = view.active_cellview()
@@ -146,7 +146,7 @@ def test_result_colour_is_visible_on_the_background_and_new(used, background):
 
 
 def test_result_colours_on_white_and_black_are_not_the_background():
-    # issue 13: white was a candidate, and the 4th result on a white view was invisible
+    # white was once a candidate, and the 4th result on a white view was invisible
     on_white = {vb.distinct_colour(set(vb.RESULT_COLOURS[:n]), 0xffffff) for n in range(len(vb.RESULT_COLOURS))}
     on_black = {vb.distinct_colour(set(vb.RESULT_COLOURS[:n]), 0x000000) for n in range(len(vb.RESULT_COLOURS))}
     assert 0xffe000 not in on_white and 0x2060ff not in on_black   # yellow on white, dark blue on black

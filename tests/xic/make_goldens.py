@@ -1,4 +1,4 @@
-"""Rebuild the Xic parity input and the Xic golden results in this folder (issue 11).
+"""Rebuild the Xic parity input and the Xic golden results in this folder.
 
 Run by hand where the real Xic is built (see /work/shared/tools/xic/README.md):
 
@@ -6,7 +6,7 @@ Run by hand where the real Xic is built (see /work/shared/tools/xic/README.md):
 
 ``parity_input.oas`` holds small fixtures drawn here plus windows of real layouts (flattened):
 
-* 1/0    the S-shaped polygon of issue 11 (Vert Split)
+* 1/0    the S-shaped polygon (Vert Split)
 * 2/0    Manhattan shapes: an L, overlapping and touching boxes, a ring (a polygon with a hole)
 * 3/0    slanted shapes: a triangle, a 45° octagon, a 1:3 slope
 * 68/20, 69/20  tt_um_obriensp_be8, window (40, 40; 60, 60) µm

@@ -1,4 +1,4 @@
-"""``layertools eval``: read, evaluate, write (contract §4)."""
+"""``layertools eval``: read, evaluate, write (doc/decisions.md I2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The evaluation engine behind the panel, the command line and replay (contract §2, §3).
+"""The evaluation engine behind the panel, the command line and replay (doc/decisions.md I1, D20).
 
 ``evaluate`` checks everything (options, expression, layers, cells) and computes the complete
 result before it writes a single shape, so an error or a cancel leaves the layout unchanged (D10).

@@ -1,4 +1,4 @@
-"""Finding layers and cells named in an expression or as the To layer (contract D4)."""
+"""Finding layers and cells named in an expression or as the To layer (D4)."""
 
 from __future__ import annotations
 
@@ -89,7 +89,7 @@ def _unknown_layer_message(layout: "db.Layout", name: str, aliases: dict[str, in
     return f"unknown layer {name!r}; closest: {', '.join(near)} (of {len(labels)} layers)"
 
 
-CLOSEST_SHOWN = 5  # a message listing 40 layer names was unreadable in the panel (issue 13)
+CLOSEST_SHOWN = 5  # a message listing 40 layer names was unreadable in the panel
 
 
 def closest_layer_labels(name: str, labels: list[str], count: int) -> list[str]:

@@ -84,7 +84,7 @@ class LayerSource:
             return db.Region(iterator, self.store)
         if self.depth is None:
             return db.Region(iterator)  # reads lazily from the layout, no flat copy
-        # With max_depth, Region(iterator).count() is wrong in KLayout (notes §3): copy instead.
+        # With max_depth, Region(iterator).count() is wrong in KLayout: copy instead.
         region = db.Region()
         region.insert(iterator)
         return region

@@ -2,7 +2,7 @@
 
 The dock only gathers options, calls :func:`layertools.evaluate` (or the recipe replay) and shows
 what happened; every piece of evaluation logic is in the core.  Every control has the object
-name of the contract §6, and every action is also a plain method (``evaluate()``,
+name of doc/decisions.md I5, and every action is also a plain method (``evaluate()``,
 ``save_register(n)``, ``save_recording(path)``, ``replay_file(path)``, ...) so tests and users'
 macros can drive the panel without clicking or answering file dialogs.
 
@@ -586,7 +586,7 @@ class ExpressionDock(pya.QDockWidget):
                 action.text = f"Reg {index}: {menu_text(preview)}" if preview else f"Reg {index}"
 
     # ----------------------------------------------------------------------------------------
-    # recording and replay (issue 5)
+    # recording and replay
 
     @property
     def is_recording(self) -> bool:

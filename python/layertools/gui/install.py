@@ -41,7 +41,7 @@ class PanelSpec:
     key: str            # menu item name: tools_menu.layertools_menu.<key>, @toolbar.layertools_<key>
     module: str
     class_name: str
-    object_name: str    # the dock's objectName (contract §6)
+    object_name: str    # the dock's objectName (doc/decisions.md I5)
     title: str          # menu entry
     icon_text: str      # text under the toolbar icon; "" = a compact icon-only button
     tool_tip: str

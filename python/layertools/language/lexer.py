@@ -1,4 +1,4 @@
-"""Tokens of Xic's layer-expression language (Xic spec §1.1, contract D3/D4/D14).
+"""Tokens of Xic's layer-expression language (D3/D4/D14).
 
 A layer reference is a run of characters free of Xic's special characters (double-quoted
 sections may hold them); KLayout's ``L/D`` form is recognised before the run rule because ``/``

@@ -1,4 +1,4 @@
-"""``layertools memstat INPUT [--detailed] [--json] [--cell NAME]`` (layertools-contract.md §4).
+"""``layertools memstat INPUT [--detailed] [--json] [--cell NAME]`` (doc/decisions.md I2).
 
 The file is read as ``klayout -b`` reads a file given on its command line (viewer mode, default
 reader options), so the master block equals ``klayout -b -d 31 INPUT``'s for the same KLayout

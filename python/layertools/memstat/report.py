@@ -15,7 +15,7 @@ from typing import Iterable
 
 from .capture import capture_c_stdout
 
-#: The master categories the contract's JSON always carries (0 when KLayout prints no line).
+#: The master categories the JSON report always carries (0 when KLayout prints no line).
 MASTER_CATEGORIES = ("Layout info", "Cell info", "Instances", "Shapes info", "Total")
 MASTER_HEADER = "Memory usage per master category:"
 
@@ -62,7 +62,7 @@ class MemoryStatistics:
         return self.category("Total")
 
     def master_dict(self) -> dict[str, dict[str, int]]:
-        """``{"Layout info": {"used": .., "reqd": ..}, ...}``: the contract's five plus any others."""
+        """``{"Layout info": {"used": .., "reqd": ..}, ...}``: the five master categories plus any others."""
         names = list(MASTER_CATEGORIES)
         names[-1:-1] = [line.name for line in self.master if line.name not in MASTER_CATEGORIES]
         return {name: {"used": self.category(name).used, "reqd": self.category(name).reqd} for name in names}

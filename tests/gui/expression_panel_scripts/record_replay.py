@@ -1,4 +1,4 @@
-# Recording in the panel (issue 5): Record, two Evaluates (one failing in between, not recorded),
+# Recording in the panel: Record, two Evaluates (one failing in between, not recorded),
 # Stop, save as recipe and as macro, then replay the saved recipe in the panel as ONE undo step,
 # and a failing recipe that leaves the layout as it was.  The test replays the saved files with the
 # command line and in batch mode and compares all results.

@@ -19,6 +19,9 @@ import sys
 
 import numpy
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "python"))
+from layertools.engine.cost import DEEP_INVERSION_FACTOR, INVERSION_FACTOR  # noqa: E402  (held, not fitted)
+
 
 def features(record: dict) -> dict[str, list[float]]:
     area, partition = record["area_um2"], record["partition_um"] or 100.0
@@ -27,9 +30,10 @@ def features(record: dict) -> dict[str, list[float]]:
     side = math.sqrt(area / tiles) if area > 0 else 0.0
     halo_share = min(1.0, 4 * record["halo_um"] / side) if side > 0 else 0.0
     deep_points = record["points_flat"] if record["inverts"] else record["points_stored"]
-    return {"flat": [record["points_flat"]],
-            "tiled": [record["points_flat"] * (1 + halo_share) / workers, tiles],
-            "deep": [1.0, deep_points]}
+    inversion, deep_inversion = (INVERSION_FACTOR, DEEP_INVERSION_FACTOR) if record["inverts"] else (1.0, 1.0)
+    return {"flat": [inversion * record["points_flat"]],
+            "tiled": [inversion * record["points_flat"] * (1 + halo_share) / workers, tiles],
+            "deep": [1.0, deep_inversion * deep_points]}
 
 
 def fit(records: list[dict]) -> dict[str, list[float]]:

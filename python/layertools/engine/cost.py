@@ -8,11 +8,12 @@ hierarchical reuse), its halo, and the memory budget.
 
 Time model (seconds; P = outline points on the layers read, n = tiles, w = busy workers):
 
-    flat  = FLAT_S_PER_POINT  * P_flat
-    tiled = TILED_S_PER_POINT * P_flat * (1 + halo share) / w + TILE_S * n
-    deep  = DEEP_SETUP_S + DEEP_S_PER_POINT * P_deep
+    flat  = FLAT_S_PER_POINT  * P_flat                                     (x INVERSION_FACTOR)
+    tiled = TILED_S_PER_POINT * P_flat * (1 + halo share) / w + TILE_S * n  (x INVERSION_FACTOR)
+    deep  = DEEP_SETUP_S + DEEP_S_PER_POINT * P_deep                       (x DEEP_INVERSION_FACTOR)
 
-P_deep is the stored points, or the flat points when the expression inverts.  The coefficients
+P_deep is the stored points, or the flat points when the expression inverts; the factors apply
+to inverting expressions only.  The coefficients
 were fitted by ``bench/fit_cost.py`` to the runs recorded in ``bench/cost_calibration.json``
 (``bench/calibrate_cost.py`` measures them: run both on your machine to recalibrate).  Memory is
 the linear point model of ``memstat.advice.estimate_memory`` (doc/memory.md), which owns those
@@ -33,6 +34,11 @@ TILED_S_PER_POINT = 2.23e-6
 TILE_S = 0.0   # fitted to 0 on these cases (<= 400 tiles each); kept for recalibration
 DEEP_SETUP_S = 0.181
 DEEP_S_PER_POINT = 1.19e-6
+#: An inverting expression (a box over the whole cell) makes a large, complex result; measured on
+#: the SRAM inversions !(30/0 | 50/0) (8192x32 and 1024x8): flat and tiled take ~3x, deep ~1.5x the
+#: time of a non-inverting expression over the same points.
+INVERSION_FACTOR = 3.0
+DEEP_INVERSION_FACTOR = 1.5
 #: Up to this many flat points flat is as fast as any (measured: array_1 164 k points flat 0.68 s,
 #: tiled 0.75 s; fill_200 200 k flat 0.19 s, tiled 0.21 s) and has no set-up: stay flat.
 SMALL_POINTS = 200_000
@@ -98,10 +104,11 @@ def predict(stats, threads: int, partition_um: float | None, inverts: bool = Fal
     workers = max(1, min(threads, tiles))
     side = math.sqrt(area / tiles) if area > 0 else 0.0
     halo_share = min(1.0, 4 * halo_um / side) if side > 0 else 0.0
+    inversion, deep_inversion = (INVERSION_FACTOR, DEEP_INVERSION_FACTOR) if inverts else (1.0, 1.0)
     times = {
-        "flat": FLAT_S_PER_POINT * points_flat,
-        "tiled": TILED_S_PER_POINT * points_flat * (1 + halo_share) / workers + TILE_S * tiles,
-        "deep": DEEP_SETUP_S + DEEP_S_PER_POINT * points_deep,
+        "flat": inversion * FLAT_S_PER_POINT * points_flat,
+        "tiled": inversion * TILED_S_PER_POINT * points_flat * (1 + halo_share) / workers + TILE_S * tiles,
+        "deep": DEEP_SETUP_S + deep_inversion * DEEP_S_PER_POINT * points_deep,
     }
     predictions = {name: Prediction(name, times[name], estimates[name].typical_bytes,
                                     partition_um if name == "tiled" else None, threads if name != "flat" else 1)
@@ -127,7 +134,7 @@ def decide(stats, threads: int = 0, partition_um: float | None = None, memory_bu
         prediction.fits = prediction.peak_bytes <= memory_budget
     figures = (f"{stats.points_stored:,} stored / {stats.points_flat:,} flat points on the layers read"
                f" (x{stats.points_flat / stats.points_stored if stats.points_stored else 1.0:.1f})")
-    if stats.points_flat <= SMALL_POINTS:
+    if stats.points_flat <= SMALL_POINTS and not inverts:
         chosen = predictions["flat"]
         why = "small workload"
     else:

@@ -13,20 +13,13 @@ from ..stats import layout_statistics
 from .binding import BoundExpression
 from .cost import available_cores, decide
 
+
 @dataclass
 class Choice:
     strategy: str
     partition: float | None
     threads: int
     reason: str
-
-
-def layer_counts(layout: "db.Layout", cell: "db.Cell", layers: set[int], depth: int | None) -> tuple[int, int]:
-    """(stored, flat) shape counts on ``layers`` below ``cell``, without flattening."""
-    stats = layout_statistics(layout, cell, layers=sorted(layers), depth=depth)
-    stored = sum(stats.per_layer[i].stored for i in layers if i in stats.per_layer)
-    flat = sum(stats.per_layer[i].flat for i in layers if i in stats.per_layer)
-    return stored, flat
 
 
 def choose(layout: "db.Layout", cell: "db.Cell", bound: BoundExpression, partition: float | None,

@@ -55,11 +55,16 @@ def main(argv=None) -> int:
     (flat,), (tiled, tile), (setup, deep) = found["flat"], found["tiled"], found["deep"]
     print(f"FLAT_S_PER_POINT = {flat:.3g}\nTILED_S_PER_POINT = {tiled:.3g}\nTILE_S = {tile:.3g}\n"
           f"DEEP_SETUP_S = {setup:.3g}\nDEEP_S_PER_POINT = {deep:.3g}")
+    within = total = 0
     for record in records:
         predicted = {s: float(numpy.dot(found[s], features(record)[s])) for s in found}
         cells = "  ".join(f"{s} {predicted[s]:.2f}/{record['wall_s'][s]:.2f}" for s in found)
         order = sorted(predicted, key=predicted.get)
-        print(f"{record['case']:<12} predicted/measured s: {cells}  order {order} measured {record['measured_order']}")
+        ratios = [predicted[s] / record["wall_s"][s] for s in found if record["wall_s"][s] > 0]
+        within += sum(0.5 <= ratio <= 2.0 for ratio in ratios)
+        total += len(ratios)
+        print(f"{record['case']:<12} run {record.get('run', 1)} predicted/measured s: {cells}  order {order} measured {record['measured_order']}")
+    print(f"predicted within 2x of measured: {within} of {total} (case, strategy) pairs")
     return 0
 
 

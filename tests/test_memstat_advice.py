@@ -17,6 +17,7 @@ REPO = Path(__file__).resolve().parents[1]
 from layertools.compat import db
 from layertools.memstat import memory_report, suggest_partition, suggest_strategy
 from layertools.memstat.advice import (FLAT_BYTES_PER_POINT, NICE_PARTITIONS, estimate_memory, human_bytes)
+from layertools.engine.cost import decide
 from layertools.stats import layout_statistics
 
 GIB = 1024 ** 3
@@ -45,7 +46,11 @@ def test_sram_is_deep_small_is_flat():
 
     amd = read("amd2901.gds.gz")
     small = layout_statistics(amd, amd.top_cell(), layers=layers_of(amd, "43/0", "44/0"))
-    assert suggest_strategy(small, memory_budget=8 * GIB).strategy == "flat"
+    suggestion = suggest_strategy(small, memory_budget=8 * GIB)
+    # small and hierarchical: no tiles, and the whole run predicted well under a second
+    assert suggestion.strategy in ("flat", "deep"), suggestion.reason
+    decision = decide(small, 0, None, 8 * GIB)
+    assert decision.strategy == suggestion.strategy and decision.predictions[decision.strategy].wall_s < 0.5
 
     empty = db.Layout()
     empty.create_cell("TOP")

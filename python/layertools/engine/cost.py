@@ -29,19 +29,19 @@ from dataclasses import dataclass, field
 
 #: Fitted by bench/fit_cost.py on bench/cost_calibration.json (KLayout 0.30.12, 2 cores shared,
 #: load average ~3.5 while measuring: two threads gained less than on a quiet machine).
-FLAT_S_PER_POINT = 1.36e-6
-TILED_S_PER_POINT = 2.23e-6
-TILE_S = 0.0   # fitted to 0 on these cases (<= 400 tiles each); kept for recalibration
-DEEP_SETUP_S = 0.181
-DEEP_S_PER_POINT = 1.19e-6
+FLAT_S_PER_POINT = 1.17e-6
+TILED_S_PER_POINT = 1.65e-6
+TILE_S = 2.0e-4
+DEEP_SETUP_S = 0.0586
+DEEP_S_PER_POINT = 1.2e-6
 #: An inverting expression (a box over the whole cell) makes a large, complex result; measured on
 #: the SRAM inversions !(30/0 | 50/0) (8192x32 and 1024x8): flat and tiled take ~3x, deep ~1.5x the
 #: time of a non-inverting expression over the same points.
 INVERSION_FACTOR = 3.0
 DEEP_INVERSION_FACTOR = 1.5
-#: Up to this many flat points flat is as fast as any (measured: array_1 164 k points flat 0.68 s,
-#: tiled 0.75 s; fill_200 200 k flat 0.19 s, tiled 0.21 s) and has no set-up: stay flat.
-SMALL_POINTS = 200_000
+#: Below this many flat points every strategy takes well under 0.1 s: stay flat (no set-up).
+#: Not higher: at 164 k points tiled was measured faster than flat (flattened_1: 0.15 s, 0.23 s).
+SMALL_POINTS = 20_000
 STRATEGIES = ("flat", "tiled", "deep")
 
 
@@ -71,8 +71,15 @@ class Decision:
     estimates: dict = field(default_factory=dict)     # memstat MemoryEstimate per strategy
 
     def ranking(self) -> list[str]:
-        """Strategies that fit the budget, fastest first; then those that do not."""
-        return [p.strategy for p in sorted(self.predictions.values(), key=lambda p: (not p.fits, p.wall_s))]
+        """The chosen strategy, then the others that fit the budget, fastest first; then those that do not."""
+        rest = sorted((p for p in self.predictions.values() if p.strategy != self.strategy),
+                      key=lambda p: (not p.fits, p.wall_s))
+        return [self.strategy] + [p.strategy for p in rest]
+
+
+def expansion(stats) -> float:
+    """Flat outline points per stored one: the one expansion ratio the decision and the report print."""
+    return stats.points_flat / stats.points_stored if stats.points_stored else 1.0
 
 
 def available_cores() -> int:
@@ -133,7 +140,7 @@ def decide(stats, threads: int = 0, partition_um: float | None = None, memory_bu
     for prediction in predictions.values():
         prediction.fits = prediction.peak_bytes <= memory_budget
     figures = (f"{stats.points_stored:,} stored / {stats.points_flat:,} flat points on the layers read"
-               f" (x{stats.points_flat / stats.points_stored if stats.points_stored else 1.0:.1f})")
+               f" (x{expansion(stats):.1f})")
     if stats.points_flat <= SMALL_POINTS and not inverts:
         chosen = predictions["flat"]
         why = "small workload"

@@ -230,13 +230,15 @@ def advise(report) -> list[Advice]:
                             f" {human_bytes(total.reqd)} allocated by the layout ({factor:.1f}x);"
                             f" file {human_bytes(load.file_bytes)}"))
 
+    from ..engine.cost import expansion
     hierarchy = report.hierarchy
     if hierarchy is not None:
         if hierarchy.shapes_stored.total:
             items.append(Advice("hierarchy",
-                                "flat expansion factor: how much a flat evaluation multiplies the stored data",
-                                f"{hierarchy.shapes_flat.total:,} flat shapes from {hierarchy.shapes_stored.total:,}"
-                                f" stored ({hierarchy.shape_ratio:,.1f}:1), depth {hierarchy.depth}"))
+                                "flat expansion factor: how much a flat evaluation multiplies the stored data"
+                                " (outline points, the figure the strategy decision uses)",
+                                f"{hierarchy.points_stored:,} stored / {hierarchy.points_flat:,} flat points"
+                                f" (x{expansion(hierarchy):.1f}), depth {hierarchy.depth}"))
         suggestion = report.suggestion
         if suggestion is not None and hierarchy.points_flat > 0:
             for name in ("flat", "tiled", "deep"):

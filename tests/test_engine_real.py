@@ -141,14 +141,17 @@ def test_depth_limits_on_real_hierarchy():
 
 @pytest.mark.parametrize("name, expression, expected", [
     ("RM_IHPSG13_1P_1024x8_c2_bm_bist.gds.gz", "(8/0 & 10/0) | (19/0 - 8/0)", "deep"),     # reuse x265
-    ("RM_IHPSG13_1P_1024x8_c2_bm_bist.gds.gz", "!(30/0 | 50/0)", "tiled"),                  # inversion
-    ("tt_um_obriensp_be8.gds.gz", "(68/20 & 69/20) | (68/44 - 68/20)", "flat"),             # small
-    ("vexriscv.oas.gz", "(3/0 & 10/0) | (11/0 - 3/0)", "tiled"),                            # 900k flat
+    # inversion; measured (loaded 2-core machine) flat 1.4-1.8 s, tiled 0.87-1.19 s, deep 0.83-1.23 s
+    ("RM_IHPSG13_1P_1024x8_c2_bm_bist.gds.gz", "!(30/0 | 50/0)", ("tiled", "deep")),
+    # small, little reuse: measured flat 0.68 / 1.47 s, tiled 0.75 / 0.81 s (bench/cost_calibration.json)
+    ("tt_um_obriensp_be8.gds.gz", "(68/20 & 69/20) | (68/44 - 68/20)", ("flat", "tiled")),
+    # 900k flat shapes from 32 k stored: measured flat 11-16 s, tiled 8.4-9.5 s, deep 5.4-5.8 s
+    ("vexriscv.oas.gz", "(3/0 & 10/0) | (11/0 - 3/0)", "deep"),
 ])
 def test_auto_explains_its_choice(name, expression, expected):
     layout = _layout(name)
     plan = layertools.explain(layout, layout.top_cell(), expression, "1000/0")
-    assert plan.strategy == expected, plan.reason
+    assert plan.strategy in ((expected,) if isinstance(expected, str) else expected), plan.reason
     assert "stored" in plan.reason and "flat" in plan.reason
 
 

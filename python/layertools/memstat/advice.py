@@ -48,12 +48,6 @@ DEEP_OUTPUT_RATIO_HIGH = 3.0
 OUTPUT_BYTES_PER_POINT = FLAT_OUTPUT_BYTES_PER_POINT
 LAYOUT_BYTES_PER_POINT = TILED_OUTPUT_BYTES_PER_POINT
 TYPICAL_OUTPUT_RATIO = OUTPUT_RATIO_TYPICAL
-#: Hierarchical ratio (flat points / stored points) above which deep evaluation wins.
-DEEP_RATIO = 10.0
-#: Below this a flat evaluation is quick whatever the hierarchy (deep and tiled have set-up costs).
-SMALL_BYTES = 64 * 1024 * 1024
-#: Flat evaluations estimated below this stay flat (fast, no tiling overhead) when memory allows.
-FLAT_COMFORT_BYTES = 256 * 1024 * 1024
 #: Flat input points per tile the partition suggestion aims at (~30 MB working set per worker).
 POINTS_PER_TILE = 250_000
 #: More tiles than this cost more than they save: every tile cuts shapes at its border, and
@@ -174,49 +168,16 @@ def suggest_strategy(stats: LayoutStats, threads: int = 0, memory_budget: int | 
                      hierarchy_bytes: int = 0) -> StrategySuggestion:
     """flat, tiled or deep for an evaluation over the layers and depth ``stats`` was counted with.
 
-    Usable by the engine's ``auto``: call ``layout_statistics(layout, cell, layers=<the expression's
-    layers>, depth=<depth>)`` first.  ``memory_budget`` defaults to half the available memory.
+    The decision is the engine's cost model (engine/cost.py), the same one ``auto`` takes, so the
+    report and ``auto`` agree on the same layers.  ``memory_budget`` defaults to half the available memory.
     """
-    if memory_budget is None:
-        memory_budget = _available_memory() // 2
-    partition = suggest_partition(stats, threads)
-    estimates = estimate_memory(stats, partition, threads, hierarchy_bytes)
-    flat = estimates["flat"].typical_bytes
-    ratio = stats.points_flat / stats.points_stored if stats.points_stored else 1.0
-
+    from ..engine.cost import decide
     if stats.points_flat == 0:
         return StrategySuggestion("flat", None, threads, "nothing to evaluate: no shapes on the input layers",
-                                  estimates)
-    if flat <= min(SMALL_BYTES, memory_budget):
-        return StrategySuggestion(
-            "flat", None, threads,
-            f"small: a flat evaluation needs ~{human_bytes(flat)} ({stats.points_flat:,} points); nothing to gain"
-            f" from tiles or hierarchy", estimates)
-    if ratio >= DEEP_RATIO and stats.depth > 0:
-        return StrategySuggestion(
-            "deep", None, threads,
-            f"strongly hierarchical: {stats.points_flat:,} flat points from {stats.points_stored:,} stored"
-            f" ({ratio:.0f}:1); deep needs ~{human_bytes(estimates['deep'].typical_bytes)}"
-            f" against ~{human_bytes(flat)} flat", estimates)
-    if flat <= min(FLAT_COMFORT_BYTES, memory_budget):
-        return StrategySuggestion(
-            "flat", None, threads,
-            f"small: a flat evaluation needs ~{human_bytes(flat)} ({stats.points_flat:,} points)", estimates)
-    return StrategySuggestion(
-        "tiled", partition, threads,
-        f"large and mostly flat ({ratio:.1f}:1): flat would need ~{human_bytes(flat)}; {partition:g} um tiles"
-        f" need ~{human_bytes(estimates['tiled'].typical_bytes)}", estimates)
-
-
-def _available_memory() -> int:
-    try:
-        with open("/proc/meminfo", encoding="ascii") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return 4 * 1024 ** 3
+                                  estimate_memory(stats, suggest_partition(stats, threads), threads, hierarchy_bytes))
+    decision = decide(stats, threads, None, memory_budget, hierarchy_bytes=hierarchy_bytes)
+    return StrategySuggestion(decision.strategy, decision.partition_um, decision.threads, decision.reason,
+                              decision.estimates)
 
 
 def advise(report) -> list[Advice]:
@@ -269,13 +230,15 @@ def advise(report) -> list[Advice]:
                             f" {human_bytes(total.reqd)} allocated by the layout ({factor:.1f}x);"
                             f" file {human_bytes(load.file_bytes)}"))
 
+    from ..engine.cost import expansion
     hierarchy = report.hierarchy
     if hierarchy is not None:
         if hierarchy.shapes_stored.total:
             items.append(Advice("hierarchy",
-                                "flat expansion factor: how much a flat evaluation multiplies the stored data",
-                                f"{hierarchy.shapes_flat.total:,} flat shapes from {hierarchy.shapes_stored.total:,}"
-                                f" stored ({hierarchy.shape_ratio:,.1f}:1), depth {hierarchy.depth}"))
+                                "flat expansion factor: how much a flat evaluation multiplies the stored data"
+                                " (outline points, the figure the strategy decision uses)",
+                                f"{hierarchy.points_stored:,} stored / {hierarchy.points_flat:,} flat points"
+                                f" (x{expansion(hierarchy):.1f}), depth {hierarchy.depth}"))
         suggestion = report.suggestion
         if suggestion is not None and hierarchy.points_flat > 0:
             for name in ("flat", "tiled", "deep"):

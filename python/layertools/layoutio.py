@@ -8,7 +8,7 @@ import re
 import shutil
 import stat
 import tempfile
-from typing import Callable, Iterable
+from typing import Iterable
 
 from .compat import db
 from .errors import CellNotFoundError, LayertoolsError

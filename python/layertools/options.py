@@ -7,7 +7,6 @@ exactly these keys, so renaming a field breaks recorded work.
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field
 from typing import Any, Union
 

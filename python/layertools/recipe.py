@@ -755,12 +755,10 @@ def replay_command(args) -> int:
 
 def _layers_read(recipe: Recipe) -> "set[tuple[int, int]] | None":
     """Every layer the steps read from the file, or None when one is named by name only."""
-    from .engine.layers import layers_read
+    from .engine.layers import layers_to_load
     found: set[tuple[int, int]] = set()
     for step in recipe.steps:
-        options = step.options
-        kept = None if options.clear and not options.merge else options.to
-        layers = layers_read(step.expression, kept)
+        layers = layers_to_load(step.expression, step.options)
         if layers is None:
             return None
         found |= layers

@@ -36,8 +36,8 @@ def run(args: argparse.Namespace) -> int:
             raise OptionError(str(exc)) from None
         layers = None
         if result_only:  # only what the expression reads (and the To layer when its objects stay)
-            from ..engine.layers import layers_read
-            layers = layers_read(args.expression, None if options.clear and not options.merge else options.to)
+            from ..engine.layers import layers_to_load
+            layers = layers_to_load(args.expression, options)
         distribute = cluster.enter_context(cluster_session(args, batch_log(sys.stderr)))
         progress.stage(f"reading {args.input}")
         started = time.perf_counter()

@@ -95,9 +95,7 @@ CLOSEST_SHOWN = 5  # a message listing 40 layer names was unreadable in the pane
 def closest_layer_labels(name: str, labels: list[str], count: int) -> list[str]:
     """The ``count`` labels most like ``name``: nearest layer/datatype numbers for an 'L/D', else by
     spelling."""
-    import difflib
-    import re
-    wanted = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", name)
+    wanted = _LD.match(name)
     numbered = [(label, re.search(r"(\d+)/(\d+)", label)) for label in labels]
     if wanted:
         layer, datatype = int(wanted.group(1)), int(wanted.group(2))
@@ -128,23 +126,33 @@ def _target_number(digits: str) -> int:
         raise OptionError(str(exc)) from None
 
 
+def _target_numbers(text: str) -> "tuple[str | None, int, int] | None":
+    """(name or None, layer, datatype) of a To layer written ``L/D``, ``name L/D`` or ``name (L/D)``;
+    None for a plain name."""
+    ld = _LD.match(text)
+    if ld:
+        return None, _target_number(ld.group(1)), _target_number(ld.group(2))
+    named = _NAME_LD.match(text)
+    if named:
+        return named.group(1), _target_number(named.group(2)), _target_number(named.group(3))
+    return None
+
+
 def resolve_target(layout: "db.Layout", spec: str, aliases: dict[str, int] | None = None) -> Target:
     """Parse a To layer: ``L/D``, ``name``, ``name L/D`` or ``name (L/D)``; find it or plan its creation."""
     text = (spec or "").strip()
     if not text:
         raise OptionError("no target layer given (the To layer is empty)")
-    ld = _LD.match(text)
-    if ld:
-        layer, datatype = _target_number(ld.group(1)), _target_number(ld.group(2))
+    numbered = _target_numbers(text)
+    if numbered is not None:
+        name, layer, datatype = numbered
         index = find_layer_by_ld(layout, layer, datatype)
-        info = db.LayerInfo(layer, datatype)
-        return Target(info if index is None else layout.get_info(index), index, f"{layer}/{datatype}")
-    named = _NAME_LD.match(text)
-    if named:
-        name, layer, datatype = named.group(1), _target_number(named.group(2)), _target_number(named.group(3))
-        index = find_layer_by_ld(layout, layer, datatype)
-        return Target(db.LayerInfo(layer, datatype, name) if index is None else layout.get_info(index),
-                      index, f"{name} ({layer}/{datatype})")
+        if index is not None:
+            info = layout.get_info(index)
+        else:
+            info = db.LayerInfo(layer, datatype) if name is None else db.LayerInfo(layer, datatype, name)
+        label = f"{layer}/{datatype}" if name is None else f"{name} ({layer}/{datatype})"
+        return Target(info, index, label)
     if len(text.split()) > 1 or any(ch in text for ch in "()&|^!~+*-/,="):
         raise OptionError(f"target layer {spec!r} is not a layer: write L/D, a name, or 'name L/D'")
     found = find_layers_by_name(layout, text, aliases)
@@ -171,8 +179,14 @@ def layers_read(expression: str, target: str | None = None) -> "set[tuple[int, i
                     return None
                 found.add(node.ld)
     if target is not None:
-        ld = _LD.match(target) or _NAME_LD.match(target)
-        if not ld:
+        numbered = _target_numbers(target.strip())
+        if numbered is None:
             return None
-        found.add((int(ld.group(ld.lastindex - 1)), int(ld.group(ld.lastindex))))
+        found.add(numbered[1:])
     return found
+
+
+def layers_to_load(expression: str, options) -> "set[tuple[int, int]] | None":
+    """:func:`layers_read` for an evaluation with ``options`` (EvalOptions): the To layer is read
+    only when its objects stay (Don't clear, or object merging)."""
+    return layers_read(expression, None if options.clear and not options.merge else options.to)

@@ -318,7 +318,7 @@ def cut_corner_sized(region: "db.Region", dist: int) -> "db.Region":
     merged = region.merged()
     strips = merged.edges().extended(0, 0, dist, 0, False)  # outside only: thin shapes stay thin inside
     grown = merged.minkowski_sum(octagon(dist))
-    return union([merged, strips, grown]) if not merged.is_deep() else merged + strips + grown
+    return union([merged, strips, grown])  # deep: a concatenation (see union)
 
 
 def halo(region: "db.Region", dist: int) -> "db.Region":

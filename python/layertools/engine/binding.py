@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from ..compat import db
 from ..errors import ExpressionError
 from ..limits import NumberError, dimension_dbu
-from ..language.ast import Binary, Call, Instances, LayerRef, Node, Number, Unary, children, walk
+from ..language.ast import Binary, Call, Instances, LayerRef, Node, Number, Unary, children, truthy, walk
 from .layers import resolve_cell, resolve_layer
 
 #: Functions whose result depends on the whole picture: under tiling they are computed once,
@@ -53,7 +53,7 @@ class BoundExpression:
                 return True
             if isinstance(node, Call) and node.name == "geomNot":
                 return True
-            if isinstance(node, Binary) and any(isinstance(side, Number) and abs(side.value) >= 1e-37
+            if isinstance(node, Binary) and any(isinstance(side, Number) and truthy(side.value)
                                                 for side in (node.left, node.right)):
                 return True
         return False

@@ -13,7 +13,8 @@ from typing import Callable, Union
 
 from ..compat import db
 from ..errors import EvaluationError
-from ..language.ast import Binary, Call, Instances, LayerRef, Node, Number, Unary
+from ..language.ast import Binary, Call, Instances, LayerRef, Node, Number, Unary, truthy
+from ..language.functions import zoid_corners
 from .binding import BoundExpression, cuts_corners
 
 
@@ -131,7 +132,7 @@ class RegionEvaluator:
         if isinstance(value, Pieces):
             return value.union()
         if isinstance(value, float):
-            return self.reference.dup() if _truthy(value) else db.Region()
+            return self.reference.dup() if truthy(value) else db.Region()
         return value
 
     def dbu_of(self, microns: float) -> int:
@@ -158,7 +159,7 @@ class RegionEvaluator:
         # Cheap identities first: they avoid whole-layer booleans against the reference box.
         if isinstance(left, float) or isinstance(right, float):
             scalar, other, scalar_left = (left, right, True) if isinstance(left, float) else (right, left, False)
-            shortcut = _scalar_identity(op, _truthy(scalar), scalar_left)
+            shortcut = scalar_identity(op, truthy(scalar), scalar_left)
             if shortcut == "other":
                 return self.geometry(other)
             if shortcut == "empty":
@@ -276,11 +277,7 @@ class RegionEvaluator:
         return manhattanize_on_grid(region, step)
 
 
-def _truthy(value: float) -> bool:
-    return abs(value) >= 1e-37
-
-
-def _scalar_identity(op: str, true: bool, scalar_left: bool) -> str | None:
+def scalar_identity(op: str, true: bool, scalar_left: bool) -> str | None:
     """What ``scalar op region`` reduces to without a boolean: 'other', 'empty' or None (compute)."""
     if op in ("&", "*"):
         return "other" if true else "empty"
@@ -349,11 +346,7 @@ MANHATTANIZE_MIN_STEP_UM = 0.01
 
 
 def _zoid_polygon(constants: list[float], dbu: float) -> "db.Polygon":
-    xll, xlr, yl, xul, xur, yu = constants
-    if yu < yl:
-        xll, xlr, yl, xul, xur, yu = xul, xur, yu, xll, xlr, yl
-    if xlr < xll:
-        xll, xlr = xlr, xll
+    xll, xlr, yl, xul, xur, yu = zoid_corners(constants)
     points = [db.DPoint(xll, yl), db.DPoint(xlr, yl), db.DPoint(xur, yu), db.DPoint(xul, yu)]
     return db.DPolygon(points).to_itype(dbu)
 

@@ -16,10 +16,10 @@ from typing import Callable
 from ..compat import db
 from ..errors import OptionError
 from ..limits import MAX_TILES, MIN_TILE_DBU
-from ..language.ast import Binary, Call, LayerRef, Node, Number, Unary
+from ..language.ast import Binary, Call, LayerRef, Node, Number, Unary, truthy
 from .binding import BoundExpression, cuts_corners
 from .output import TRANSPOSE_EXPRESSION, break_polygons
-from .regions import LayerSource, RegionEvaluator, _scalar_identity, _truthy, octagon
+from .regions import LayerSource, RegionEvaluator, octagon, scalar_identity
 
 # Functions the tile script expresses directly (everything else is computed once, flat).
 _LOCAL_CALLS = {"bloat", "geomOr", "geomAndNot", "geomNot", "noop"}
@@ -105,7 +105,7 @@ class TileCompiler:
 
     def node(self, node: Node) -> str:
         if isinstance(node, Number):
-            return "ref" if _truthy(node.value) else "none"
+            return "ref" if truthy(node.value) else "none"
         if isinstance(node, LayerRef):
             key = (self.bound.layer_of[id(node)], self.bound.cell_of.get(id(node)))
             if key not in self.script.layer_inputs:
@@ -122,7 +122,7 @@ class TileCompiler:
     def binary(self, op: str, left: Node, right: Node) -> str:
         for scalar, other, scalar_left in ((left, right, True), (right, left, False)):
             if isinstance(scalar, Number):
-                shortcut = _scalar_identity(op, _truthy(scalar.value), scalar_left)
+                shortcut = scalar_identity(op, truthy(scalar.value), scalar_left)
                 if shortcut == "other":
                     return self.node(other)
                 if shortcut == "empty":

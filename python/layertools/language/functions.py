@@ -3,7 +3,9 @@
 An entry says what may be written: the kinds of the parameters (a number or geometry; the last
 repeated, or trailing ones optional) and the checks the numeric arguments must pass, so that a
 call that cannot be evaluated is refused with its position before any layout is read.  What a
-function computes is the engine's business (binding, regions, tiled).
+function computes (halo, per tile or not, its KLayout implementation and tile script) is the
+engine's entry of the same name in ``engine/functions.py``; a name in one table and not the
+other fails at import.  That module's docstring says what adding a function takes.
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 from ..compat import db
 from ..errors import ExpressionError
-from ..limits import NumberError, dimension_dbu
 from ..language.ast import Binary, Call, Instances, LayerRef, Node, Number, Unary, children, truthy, walk
+from ..limits import NumberError, dimension_dbu
 from .functions import function_of
 from .layers import resolve_cell, resolve_layer
 

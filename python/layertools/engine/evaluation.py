@@ -14,8 +14,8 @@ from typing import Callable
 from ..compat import db
 from ..errors import Cancelled, EvaluationError, LayertoolsError, OptionError
 from ..language import is_empty, parse
-from ..limits import clipped
 from ..language.ast import LayerRef
+from ..limits import clipped
 from ..options import EvalOptions, EvalResult
 from .auto import choose
 from .binding import BoundExpression, bind, reference_box

@@ -35,7 +35,7 @@ if TYPE_CHECKING:  # the evaluators call these entries and pass themselves
 
 
 class EngineFunction:
-    """The defaults: no growth, no lengths, no constant shape; computed once, flat, not merged."""
+    """The defaults: no growth, no lengths, no constant shape, not merged; per tile when it has a tile form."""
 
     name = ""
     #: The result involves the reference area itself (a box over the whole cell): hierarchical
@@ -64,9 +64,10 @@ class EngineFunction:
         return False
 
     def per_tile(self, call: Call) -> bool:
-        """True when ``tile`` expresses the call in the tile script; False: it needs the whole
-        picture (or has no tile form) and is computed once, flat, as an input of the tiles."""
-        return False
+        """True when ``tile`` expresses the call in the tile script (by default: when the entry has
+        a ``tile``); False: it needs the whole picture (or has no tile form for these arguments)
+        and is computed once, flat, as an input of the tiles."""
+        return type(self).tile is not EngineFunction.tile
 
     def flat(self, ev: "RegionEvaluator", call: Call) -> "Value":
         raise NotImplementedError(self.name)
@@ -210,12 +211,16 @@ class Extent(EngineFunction):
         return db.Region() if region.is_empty() else db.Region(region.bbox())
 
 
-@register
-class Box(EngineFunction):
-    name = "box"
+class _Drawn(EngineFunction):
+    """box, zoid: a shape drawn from its coordinates (µm), every one a length; part of the reference area."""
 
     def dimensions(self, call: Call) -> list[float]:
         return call.constants
+
+
+@register
+class Box(_Drawn):
+    name = "box"
 
     def constant_box(self, call: Call) -> tuple[float, float, float, float]:
         l, b, r, t = call.constants
@@ -226,11 +231,8 @@ class Box(EngineFunction):
 
 
 @register
-class Zoid(EngineFunction):
+class Zoid(_Drawn):
     name = "zoid"
-
-    def dimensions(self, call: Call) -> list[float]:
-        return call.constants
 
     def constant_box(self, call: Call) -> tuple[float, float, float, float]:
         xll, xlr, yl, xul, xur, yu = zoid_corners(call.constants)
@@ -243,9 +245,6 @@ class Zoid(EngineFunction):
 @register
 class GeomOr(EngineFunction):
     name = "geomOr"
-
-    def per_tile(self, call: Call) -> bool:
-        return True
 
     def flat(self, ev: "RegionEvaluator", call: Call) -> "Value":
         return union([ev.geometry(ev.value(arg)) for arg in call.args])
@@ -313,9 +312,6 @@ class GeomNot(EngineFunction):
     def result_is_merged(self, call: Call) -> bool:
         return True
 
-    def per_tile(self, call: Call) -> bool:
-        return True
-
     def flat(self, ev: "RegionEvaluator", call: Call) -> "Value":
         return ev.reference.dup() - ev.geometry(ev.value(call.args[0]))
 
@@ -360,9 +356,6 @@ class Sqz(EngineFunction):
 @register
 class Noop(EngineFunction):
     name = "noop"
-
-    def per_tile(self, call: Call) -> bool:
-        return True
 
     def flat(self, ev: "RegionEvaluator", call: Call) -> "Value":
         return ev.value(call.args[0])

@@ -15,8 +15,8 @@ from typing import Callable
 
 from ..compat import db
 from ..errors import OptionError
-from ..limits import MAX_TILES, MIN_TILE_DBU
 from ..language.ast import Binary, Call, LayerRef, Node, Number, Unary, truthy
+from ..limits import MAX_TILES, MIN_TILE_DBU
 from .binding import BoundExpression
 from .functions import function_of
 from .geometry import octagon

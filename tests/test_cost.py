@@ -18,7 +18,7 @@ from layertools.engine.binding import bind  # noqa: E402
 from layertools.engine.cost import decide  # noqa: E402
 from layertools.language import parse  # noqa: E402
 from layertools.memstat import memory_report  # noqa: E402
-from layertools.stats import layout_statistics  # noqa: E402
+from layertools.hierarchy_stats import layout_statistics  # noqa: E402
 
 GIB = 1024 ** 3
 CALIBRATION = json.loads((REPO / "bench" / "cost_calibration.json").read_text())["records"]

@@ -19,7 +19,7 @@ from layertools.memstat import (MASTER_CATEGORIES, capture_c_stdout, mem_statist
                                 parse_mem_statistics, process_memory, read_with_report,
                                 shapes_memory_by_layer)
 from layertools.memstat.command import memstat_command
-from layertools.memstat.report import MASTER_HEADER, format_block
+from layertools.memstat.klayout_statistics import MASTER_HEADER, format_block
 
 PYTHON_PATH = str(REPO / "python")
 

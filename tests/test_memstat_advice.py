@@ -18,7 +18,7 @@ from layertools.compat import db
 from layertools.memstat import memory_report, suggest_partition, suggest_strategy
 from layertools.memstat.advice import (FLAT_BYTES_PER_POINT, NICE_PARTITIONS, estimate_memory, human_bytes)
 from layertools.engine.cost import decide
-from layertools.stats import layout_statistics
+from layertools.hierarchy_stats import layout_statistics
 
 GIB = 1024 ** 3
 

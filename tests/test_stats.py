@@ -8,7 +8,7 @@ import pytest
 
 from conftest import data_file
 from layertools.compat import db
-from layertools.stats import layout_statistics
+from layertools.hierarchy_stats import layout_statistics
 
 KINDS = ("box", "polygon", "path", "text", "other")
 
@@ -227,7 +227,7 @@ def test_as_dict_is_json_ready():
 
 
 def test_progress_is_reported_and_can_abandon_the_count(monkeypatch):
-    import layertools.stats as stats_module
+    import layertools.hierarchy_stats as stats_module
     throttled = stats_module._Ticker.step
 
     def every_step(self):  # report on every step instead of every 0.1 s
@@ -250,3 +250,10 @@ def test_progress_is_reported_and_can_abandon_the_count(monkeypatch):
 
     with pytest.raises(Stop):
         layout_statistics(layout, progress=stop)
+
+
+def test_the_documented_import_path_gives_the_hierarchy_statistics():
+    # doc/memory.md's Python API imports layout_statistics from layertools.stats
+    from layertools import hierarchy_stats, stats
+    assert stats.layout_statistics is hierarchy_stats.layout_statistics
+    assert stats.LayoutStats is hierarchy_stats.LayoutStats

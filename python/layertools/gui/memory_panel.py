@@ -18,7 +18,7 @@ import traceback
 import pya  # type: ignore[import-not-found]
 
 from ..memstat import MemoryReport, human_bytes, mem_statistics, memory_report, suggest_strategy
-from ..stats import layout_statistics
+from ..hierarchy_stats import layout_statistics
 from ..memstat.advice import Advice
 
 OBJECT_NAME = "layertools_memory_dock"

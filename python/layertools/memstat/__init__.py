@@ -13,9 +13,9 @@ from .advice import (Advice, MemoryEstimate, StrategySuggestion, advise, estimat
                      suggest_partition, suggest_strategy)
 from .capture import CaptureError, capture_c_stdout
 from .command import memstat_command
-from .document import LayerMemory, MemoryReport, memory_report, read_layout_for_report, read_with_report
+from .memory_report import LayerMemory, MemoryReport, memory_report, read_layout_for_report, read_with_report
 from .process import LoadTiming, ProcessMemory, process_memory
-from .report import (MASTER_CATEGORIES, MemoryLine, MemoryStatistics, mem_statistics, parse_mem_statistics,
+from .klayout_statistics import (MASTER_CATEGORIES, MemoryLine, MemoryStatistics, mem_statistics, parse_mem_statistics,
                      shapes_memory_by_layer)
 
 __all__ = [

@@ -166,7 +166,7 @@ def shapes_memory_by_layer(layout, layers: Iterable[int] | None = None,
     cell_list = list(layout.each_cell_top_down()) if cells is None else list(cells)
     order: list[int] = []
 
-    from ..stats import own_shape_layers
+    from ..hierarchy_stats import own_shape_layers
 
     def dump_all():
         for cell_index in cell_list:

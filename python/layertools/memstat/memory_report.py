@@ -9,11 +9,11 @@ from typing import Iterable
 
 from ..compat import IN_APPLICATION, db, klayout_version
 from ..layoutio import LayoutFileError, check_input_path
-from ..stats import LayoutStats, layout_statistics
+from ..hierarchy_stats import LayoutStats, layout_statistics
 from .capture import CaptureError
 from .advice import Advice, StrategySuggestion, advise, human_bytes, suggest_strategy
 from .process import LoadTiming, ProcessMemory, process_memory, timed
-from .report import (MASTER_HEADER, MemoryLine, MemoryStatistics, format_block, mem_statistics,
+from .klayout_statistics import (MASTER_HEADER, MemoryLine, MemoryStatistics, format_block, mem_statistics,
                      shapes_memory_by_layer)
 
 

@@ -12,10 +12,9 @@ import os
 import re
 import shutil
 import subprocess
-
-import pytest
 from pathlib import Path
 
+import pytest
 from conftest import data_file
 
 REPO = Path(__file__).resolve().parents[1]

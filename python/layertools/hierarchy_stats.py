@@ -250,7 +250,7 @@ def layout_statistics(layout: "db.Layout", cell: "db.Cell | int | str | None" = 
 class _Ticker:
     """Calls ``progress(fraction)`` at most every 0.1 s (cheap enough to call per cell)."""
 
-    def __init__(self, progress, total: int):
+    def __init__(self, progress: Callable[[float], None] | None, total: int):
         self.progress, self.total, self.done = progress, max(total, 1), 0
         self.next_call = time.perf_counter() + 0.1
 
@@ -261,7 +261,7 @@ class _Ticker:
             self.next_call = time.perf_counter() + 0.1
 
 
-def _multiplicities(layout, roots: list[int], children: dict[int, dict[int, int]],
+def _multiplicities(layout: "db.Layout", roots: list[int], children: dict[int, dict[int, int]],
                     depth: int | None) -> tuple[dict[int, int], dict[int, int]]:
     """How often each cell is placed below the roots (the roots once each).
 
@@ -329,7 +329,7 @@ def _weighted(per_cell: dict[int, int], multiplicity: dict[int, int]) -> int:
     return sum(multiplicity.get(index, 0) * count for index, count in per_cell.items())
 
 
-def _depths(layout, children: dict[int, dict[int, int]]) -> dict[int, int]:
+def _depths(layout: "db.Layout", children: dict[int, dict[int, int]]) -> dict[int, int]:
     depth: dict[int, int] = {}
     for index in layout.each_cell_bottom_up():
         below = children.get(index)
@@ -350,14 +350,14 @@ def _other_flags() -> int:
     return _OTHER_FLAGS
 
 
-def _count(shapes, flags: int) -> int:
+def _count(shapes: "db.Shapes", flags: int) -> int:
     count = 0
     for _ in shapes.each(flags):
         count += 1
     return count
 
 
-def _count_kinds(shapes, editable: bool) -> tuple[ShapeCounts, int]:
+def _count_kinds(shapes: "db.Shapes", editable: bool) -> tuple[ShapeCounts, int]:
     """Shapes by kind and the points of their outlines (box 4, path about 2 per spine point)."""
     polygons = polygon_points = 0
     for shape in shapes.each(db.Shapes.SPolygons):
@@ -383,9 +383,9 @@ def _count_kinds(shapes, editable: bool) -> tuple[ShapeCounts, int]:
     return counts, 4 * counts.box + polygon_points + path_points
 
 
-def _scope_roots(layout, cell) -> list[int]:
+def _scope_roots(layout: "db.Layout", cell: "db.Cell | str | int | None") -> list[int]:
     if cell is None:
-        return [index for index in layout.each_top_cell()]
+        return list(layout.each_top_cell())
     if isinstance(cell, str):
         if not layout.has_cell(cell):
             raise ValueError(f"no cell named {cell!r}")
@@ -397,7 +397,7 @@ def _scope_roots(layout, cell) -> list[int]:
     return [cell.cell_index()]
 
 
-def _layer_indexes(layout, layers) -> list[int]:
+def _layer_indexes(layout: "db.Layout", layers: Iterable[int] | None) -> list[int]:
     valid = list(layout.layer_indexes())
     if layers is None:
         return valid
@@ -411,7 +411,7 @@ def _layer_indexes(layout, layers) -> list[int]:
     return wanted
 
 
-def _bbox_um(layout, roots: list[int]):
+def _bbox_um(layout: "db.Layout", roots: list[int]) -> tuple[float, float, float, float] | None:
     box = db.DBox()
     for index in roots:
         box += layout.cell(index).dbbox()

@@ -305,7 +305,7 @@ class KLayoutProgress:
 
     def __init__(self, title: str):
         self._title = title
-        self._bar = None
+        self._bar: pya.RelativeProgress | None = None
         self._last = 0
         self._cancelled = False
         self.updates = 0

@@ -23,8 +23,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 from ..hierarchy_stats import LayoutStats
+
+if TYPE_CHECKING:
+    from .memory_report import MemoryReport
 
 #: Peak bytes per flat input point of a flat evaluation (fitted 75..100 on six cases).
 FLAT_BYTES_PER_POINT = 90
@@ -176,7 +180,7 @@ def suggest_strategy(stats: LayoutStats, threads: int = 0, memory_budget: int | 
                               decision.estimates)
 
 
-def advise(report) -> list[Advice]:
+def advise(report: MemoryReport) -> list[Advice]:
     """Advice drawn from a MemoryReport, each with the figure that supports it."""
     items: list[Advice] = []
     stats = report.statistics

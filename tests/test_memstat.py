@@ -10,9 +10,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import data_file
 
-REPO = Path(__file__).resolve().parents[1]
 from layertools.compat import db
 from layertools.memstat import (
     MASTER_CATEGORIES,
@@ -26,6 +24,10 @@ from layertools.memstat import (
 )
 from layertools.memstat.command import memstat_command
 from layertools.memstat.klayout_statistics import MASTER_HEADER, format_block
+
+from conftest import data_file
+
+REPO = Path(__file__).resolve().parents[1]
 
 PYTHON_PATH = str(REPO / "python")
 

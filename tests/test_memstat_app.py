@@ -15,6 +15,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from conftest import data_file
 
 REPO = Path(__file__).resolve().parents[1]

@@ -10,9 +10,8 @@ import time
 
 sys.path.insert(0, os.path.join(REPO, "tests", "gui", "expression_panel_scripts"))
 import layertools  # noqa: E402
-from layertools.options import EvalOptions  # noqa: E402
-
 import panel_common as pc  # noqa: E402
+from layertools.options import EvalOptions  # noqa: E402
 
 mw = main_window()
 view = mw.current_view()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import data_file
 from layertools.compat import db
 from layertools.memstat import (
     MASTER_CATEGORIES,
@@ -24,8 +25,6 @@ from layertools.memstat import (
 )
 from layertools.memstat.command import memstat_command
 from layertools.memstat.klayout_statistics import MASTER_HEADER, format_block
-
-from conftest import data_file
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -6,10 +6,9 @@ import time
 
 import pytest
 
+from conftest import data_file
 from layertools.compat import db
 from layertools.hierarchy_stats import layout_statistics
-
-from conftest import data_file
 
 KINDS = ("box", "polygon", "path", "text", "other")
 

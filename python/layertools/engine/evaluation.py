@@ -36,7 +36,7 @@ def evaluate(layout: "db.Layout", cell, expression: str, to: str, *, progress: P
         raise OptionError(f"unknown option(s): {', '.join(sorted(unknown))}")
     opts = EvalOptions(to=to, **options).validated()
     return evaluate_with_options(layout, cell, expression, opts, progress=progress, selection=selection,
-               layer_aliases=layer_aliases, distribute=distribute)
+                                 layer_aliases=layer_aliases, distribute=distribute)
 
 
 def evaluate_with_options(layout: "db.Layout", cell, expression: str, opts: EvalOptions, *,

@@ -15,6 +15,7 @@ from ..compat import db
 from ..errors import Cancelled, EvaluationError, LayertoolsError, OptionError
 from ..language import is_empty, parse
 from ..language.ast import LayerRef
+from ..layoutio import find_cell
 from ..limits import clipped
 from ..options import EvalOptions, EvalResult
 from .auto import choose
@@ -102,7 +103,6 @@ def _no_progress(message: str, fraction: "float | None") -> None:
 
 def cell_to_evaluate(layout: "db.Layout", cell) -> "db.Cell":
     """The Cell meant by ``cell``: a Cell, a cell index, a name, or None for the top cell."""
-    from ..layoutio import find_cell
     if cell is None or isinstance(cell, str):
         return find_cell(layout, cell)
     if isinstance(cell, int):

@@ -70,6 +70,7 @@ class EngineFunction:
         return type(self).tile is not EngineFunction.tile
 
     def flat(self, ev: "RegionEvaluator", call: Call) -> "Value":
+        """The call on Regions (flat or deep); ``ev.value`` evaluates its arguments."""
         raise NotImplementedError(self.name)
 
     def tile(self, compiler: "TileCompiler", call: Call) -> str:
@@ -81,6 +82,7 @@ ENGINE_FUNCTIONS: dict[str, EngineFunction] = {}
 
 
 def register(cls: type) -> type:
+    """Class decorator: the entry for the function ``cls.name``."""
     ENGINE_FUNCTIONS[cls.name] = cls()
     return cls
 

@@ -15,6 +15,7 @@ from typing import Sequence
 from . import limits
 from ._version import __version__
 from .cluster import add_arguments as add_cluster_arguments
+from .commands.option_flags import add_option_flags
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -33,24 +34,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("eval", help="evaluate a layer expression and write the layout with the result")
     ev.add_argument("input", help="GDS or OASIS file (optionally .gz)")
     ev.add_argument("expression", help="Xic layer expression, e.g. '68/20 & 69/20'")
-    ev.add_argument("--to", required=True, help="target layer: L/D, a name, or 'name L/D'")
     ev.add_argument("-o", "--output", required=True, help="output file: the whole input plus the result")
     ev.add_argument("--result-only", action="store_true",
                     help="write only the result layer, in the cells that hold it; read only the layers "
                          "the expression needs (when it names them by number)")
-    ev.add_argument("--cell", help="cell to evaluate (default: the single top cell)")
-    ev.add_argument("--depth", default="all", help="hierarchy depth to read: 0, 1, ... or all (default)")
-    ev.add_argument("--recursive", action="store_true", help="evaluate in each cell separately (Xic)")
-    ev.add_argument("--strategy", default="auto", choices=("auto", "flat", "tiled", "deep"))
-    ev.add_argument("--partition", default="100", help="tile size in µm, or none (default 100)")
-    ev.add_argument("--threads", type=_whole("threads", limits.MAX_THREADS), default=0,
-                    help=f"worker threads (default 0, at most {limits.MAX_THREADS})")
-    ev.add_argument("--no-clear", action="store_true", help="keep what is on the target layer")
-    ev.add_argument("--format", default="default", choices=("default", "joined", "hsplit", "vsplit"))
-    ev.add_argument("--merge", action="store_true", help="merge with objects already on the target layer")
-    ev.add_argument("--fast", action="store_true", help="Xic's Fast mode (no undo; no effect here)")
-    ev.add_argument("--join-max-verts", type=_whole("--join-max-verts", limits.MAX_LAYER_NUMBER), default=600, metavar="N",
-                    help="Joined output: break polygons above N vertices (Xic's JoinMaxPolyVerts; 0: no limit)")
+    add_option_flags(ev, required=("to",))
     ev.add_argument("--explain", action="store_true", help="print the parsed tree and the plan first")
     add_cluster_arguments(ev)
     ev.set_defaults(handler=_run_eval)
@@ -59,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("recipe", help="recipe file (YAML)")
     rp.add_argument("input", help="GDS or OASIS file (optionally .gz)")
     rp.add_argument("-o", "--output", required=True, help="output file")
-    rp.add_argument("--cell", help="cell for steps whose cell is null (default: the single top cell)")
+    add_option_flags(rp, ("cell",), help={"cell": "cell for steps whose cell is null (default: the single top cell)"})
     rp.add_argument("--result-only", action="store_true",
                     help="write only the steps' result layers, in the cells that hold them; read only the "
                          "layers the steps need (when they name them by number)")

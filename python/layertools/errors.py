@@ -41,7 +41,16 @@ class CellNotFoundError(ExpressionError):
 
 
 class OptionError(LayertoolsError):
-    """An evaluation option with a wrong value (depth, partition, format, ...)."""
+    """An evaluation option with a wrong value (depth, partition, format, ...).
+
+    ``option`` is the name of the EvalOptions field (or recipe key) at fault when one is, and
+    ``value`` the value given, so callers name the key without reading the message."""
+
+    def __init__(self, message: str, *, option: str | None = None, value: object = None):
+        self.message = message
+        self.option = option
+        self.value = value
+        super().__init__(message)
 
 
 class EvaluationError(LayertoolsError):

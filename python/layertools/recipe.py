@@ -28,20 +28,17 @@ from typing import Any, Callable, Mapping, Sequence, TextIO
 from xml.sax.saxutils import escape as _xml_escape
 
 from ._version import __version__
-from .limits import MAX_DIGITS, MAX_RECIPE_NESTING, clipped, quoted
+from .limits import MAX_DIGITS, MAX_RECIPE_NESTING, clipped, described, quoted, type_name
 from .checkpoint import LayoutCheckpoint
 from .errors import (Cancelled, CellNotFoundError, ExpressionError, LayertoolsError,
                      MissingDependencyError, OptionError)
-from .options import (FORMATS, STRATEGIES, EvalOptions, EvalResult, normalize_depth,
-                      normalize_partition)
+from .options import EvalOptions, EvalResult, Text, closest, option_default, option_specs
 
 RECIPE_VERSION = 1
 #: The top-level keys of a recipe file.
 TOP_KEYS = ("layertools", "steps")
 #: The keys of one step, in the order they are written: the expression, then EvalOptions' fields.
 STEP_KEYS = ("expression",) + tuple(f.name for f in dataclasses.fields(EvalOptions))
-#: Keys written only when they differ from the default (they are not in the documented example).
-_OPTIONAL_KEYS = ("join_max_poly_verts",)
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -257,7 +254,7 @@ def recipe_from_data(data: Any, source: str = "<recipe>") -> Recipe:
     """Check and convert plain data (as YAML or JSON loads it) into a Recipe."""
     top_line = getattr(data, "line", None)
     if not isinstance(data, Mapping):
-        kind = "empty" if data is None else f"a {_type_name(data)}"
+        kind = "empty" if data is None else f"a {type_name(data)}"
         raise RecipeError(f"a recipe must be a mapping that starts with 'layertools: {RECIPE_VERSION}', "
                           f"but the file is {kind}", source=source, line=top_line)
     key_lines = getattr(data, "key_lines", {})
@@ -282,7 +279,7 @@ def recipe_from_data(data: Any, source: str = "<recipe>") -> Recipe:
         raise RecipeError("the recipe has no 'steps' list", source=source, line=top_line)
     steps = data["steps"]
     if not isinstance(steps, list):
-        raise RecipeError(f"'steps' must be a list of steps, not {_describe(steps)}", source=source,
+        raise RecipeError(f"'steps' must be a list of steps, not {described(steps)}", source=source,
                           key="steps", line=key_lines.get("steps"))
     if not steps:
         raise RecipeError("the recipe has no steps", source=source, key="steps", line=key_lines.get("steps"))
@@ -298,14 +295,10 @@ def _check_duplicates(mapping: Any, source: str, step: int | None) -> None:
                           key=str(key), line=line)
 
 
-class _KeyProblem(Exception):
-    """A bad value for one key (turned into a RecipeError naming the step and key)."""
-
-
 def _step_from_data(item: Any, number: int, source: str, item_line: int | None) -> Step:
     line = getattr(item, "line", None) or item_line
     if not isinstance(item, Mapping):
-        raise RecipeError(f"a step must be a mapping of keys (expression, to, ...), not {_describe(item)}",
+        raise RecipeError(f"a step must be a mapping of keys (expression, to, ...), not {described(item)}",
                           source=source, step=number, line=line)
     key_lines = getattr(item, "key_lines", {})
     _check_duplicates(item, source, number)
@@ -316,27 +309,26 @@ def _step_from_data(item: Any, number: int, source: str, item_line: int | None) 
 
     for key in item:
         if key not in STEP_KEYS:
-            hint = _closest(str(key), STEP_KEYS)
+            hint = closest(str(key), STEP_KEYS)
             raise problem(str(key), f"unknown key '{key}'" + (f" (did you mean '{hint}'?)" if hint else "")
                           + f"; a step has {', '.join(STEP_KEYS)}")
     for required in ("expression", "to"):
         if required not in item:
             raise RecipeError(f"the step has no '{required}'", source=source, step=number, key=required,
                               line=line)
-    values: dict[str, Any] = {}
-    for key, value in item.items():
-        checker = _CHECKERS.get(key, _check_scalar)
-        try:
-            values[key] = checker(key, value)
-        except _KeyProblem as exc:
-            raise problem(key, str(exc)) from None
-        except OptionError as exc:
-            raise problem(key, str(exc)) from None
-    expression = values.pop("expression")
+    expression = item["expression"]
+    if not isinstance(expression, str):
+        raise problem("expression", f"the expression must be text, not {described(expression)} (quote it in the YAML)")
+    if not expression.strip():
+        raise problem("expression", "the expression is empty")
+    if isinstance(item["to"], str) and not item["to"].strip():
+        raise problem("to", "'to' is empty: a step must name its target layer")
     try:
-        options = EvalOptions(**values).validated()
-    except OptionError as exc:   # a field this module has no checker for
-        raise problem(_key_named_in(str(exc), values), str(exc)) from None
+        options = EvalOptions.from_mapping({key: value for key, value in item.items() if key != "expression"})
+    except OptionError as exc:
+        # YAML reads an unquoted 100 or true as a number, and an empty value as null
+        quote = isinstance(option_specs()[exc.option].kind, Text) and not isinstance(exc.value, str)
+        raise problem(exc.option, exc.message + (" (quote it in the YAML)" if quote else "")) from None
     try:
         _parse_expression(expression)
     except ExpressionError as exc:
@@ -350,133 +342,19 @@ def _parse_expression(expression: str) -> None:
     parse(expression)
 
 
-def _check_expression(key: str, value: Any) -> str:
-    if not isinstance(value, str):
-        raise _KeyProblem(f"the expression must be text, not {_describe(value)} (quote it in the YAML)")
-    if not value.strip():
-        raise _KeyProblem("the expression is empty")
-    return value
-
-
-def _check_to(key: str, value: Any) -> str:
-    if not isinstance(value, str):
-        raise _KeyProblem(f"'to' must be a layer written as text (\"L/D\", a name, or \"name L/D\"), "
-                          f"not {_describe(value)} (quote it in the YAML)")
-    if not value.strip():
-        raise _KeyProblem("'to' is empty: a step must name its target layer")
-    return value   # kept as written (the engine ignores surrounding blanks): round trips stay exact
-
-
-def _check_cell(key: str, value: Any) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value:
-        raise _KeyProblem(f"'cell' must be a cell name or null, not {_describe(value)}")
-    return value
-
-
-def _check_depth(key: str, value: Any):
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise _KeyProblem(f"depth must be a whole number >= 0 or all, not {_describe(value)}")
-    return normalize_depth(value)
-
-
-def _check_bool(key: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise _KeyProblem(f"{key} must be true or false, not {_describe(value)}")
-    return value
-
-
-def _check_choice(allowed: tuple[str, ...]):
-    def check(key: str, value: Any) -> str:
-        if not isinstance(value, str) or value.strip().lower() not in allowed:
-            raise _KeyProblem(f"{key} must be one of {', '.join(allowed)}, not {_describe(value)}")
-        return value.strip().lower()
-    return check
-
-
-def _check_partition(key: str, value: Any) -> float | None:
-    """The command line's spellings too: YAML 1.1 reads ``1e3`` (no dot) as text."""
-    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float, str))):
-        raise _KeyProblem(f"partition must be a size in µm or null, not {_describe(value)}")
-    return normalize_partition(value)
-
-
-def _check_count(key: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise _KeyProblem(f"{key} must be a whole number >= 0, not {_describe(value)}")
-    return value  # the limit (threads, vertices) is checked by EvalOptions.validated
-
-
-def _check_scalar(key: str, value: Any) -> Any:
-    if not (value is None or isinstance(value, (str, int, float, bool))):
-        raise _KeyProblem(f"{key} must be a single value, not {_describe(value)}")
-    return value
-
-
-_CHECKERS: dict[str, Callable[[str, Any], Any]] = {
-    "expression": _check_expression,
-    "to": _check_to,
-    "cell": _check_cell,
-    "depth": _check_depth,
-    "recursive": _check_bool,
-    "strategy": _check_choice(STRATEGIES),
-    "partition": _check_partition,
-    "threads": _check_count,
-    "clear": _check_bool,
-    "format": _check_choice(FORMATS),
-    "merge": _check_bool,
-    "fast": _check_bool,
-    "join_max_poly_verts": _check_count,
-}
-
-
-def _describe(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, (Mapping, list)):
-        return f"a {_type_name(value)}"
-    return f"{quoted(value)} ({_type_name(value)})"
-
-
-def _type_name(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, Mapping):
-        return "mapping"
-    if isinstance(value, list):
-        return "list"
-    if isinstance(value, str):
-        return "text"
-    if isinstance(value, (int, float)):
-        return "number"
-    return type(value).__name__
-
-
-def _closest(word: str, candidates: Sequence[str]) -> str | None:
-    import difflib
-    matches = difflib.get_close_matches(word.lower(), candidates, n=1, cutoff=0.7)
-    return matches[0] if matches else None
-
-
-def _key_named_in(message: str, keys: Mapping[str, Any]) -> str | None:
-    for key in keys:
-        if message.startswith(key):
-            return key
-    return None
-
 
 # --------------------------------------------------------------------------------------------
 # Writing
 
 def recipe_to_data(recipe: Recipe) -> dict[str, Any]:
     """Plain data (dicts, lists, scalars) in the order the file shows it."""
+    specs = option_specs()
     steps = []
     for step in recipe.steps:
-        options = dataclasses.asdict(step.options.validated())
+        options = step.options.validated().to_mapping()
         item: dict[str, Any] = {"expression": step.expression}
         for key in STEP_KEYS[1:]:
-            if key in _OPTIONAL_KEYS and options[key] == getattr(EvalOptions(), key):
+            if not specs[key].always_written and options[key] == option_default(key):
                 continue
             item[key] = options[key]
         steps.append(item)

@@ -10,7 +10,7 @@ import time
 from ..cluster import batch_log, session as cluster_session
 from ..errors import (Cancelled, CellNotFoundError, ExpressionError, LayertoolsError, OptionError)
 from ..layoutio import LayoutFileError, check_output_path, find_cell, read_layout, write_layout
-from ..options import EvalOptions
+from .option_flags import options_from_flags
 from .progress import TerminalProgress
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
@@ -21,12 +21,7 @@ def run(args: argparse.Namespace) -> int:
     result_only = bool(getattr(args, "result_only", False))
     cluster = contextlib.ExitStack()
     try:
-        options = EvalOptions(
-            to=args.to, cell=args.cell, depth=args.depth, recursive=args.recursive,
-            strategy=args.strategy, partition=args.partition, threads=args.threads,
-            clear=not args.no_clear, format=args.format, merge=args.merge, fast=args.fast,
-            join_max_poly_verts=args.join_max_verts,
-        ).validated()
+        options = options_from_flags(args)
         from ..language import is_empty, parse
         if not is_empty(args.expression):
             parse(args.expression)  # a syntax error needs no file reading first

@@ -25,7 +25,7 @@ import pya
 from .. import engine
 from ..errors import Cancelled, ExpressionError, LayertoolsError
 from ..klayout_fixes import repair_free_layer_slots
-from ..options import DEFAULT_PARTITION, FORMATS, JOIN_MAX_POLY_VERTS, MAX_DEPTH, STRATEGIES, EvalOptions, EvalResult
+from ..options import DEFAULT_PARTITION, FORMATS, MAX_DEPTH, STRATEGIES, EvalOptions, EvalResult, option_specs
 from . import view_bridge
 from .registers import REGISTER_COUNT, RegisterStore, load_panel_state, save_panel_state
 from .view_bridge import KLayoutProgress, NoLayoutError, Target
@@ -787,31 +787,27 @@ class ExpressionDock(pya.QDockWidget):
     # remembered settings (KLayout configuration, like KLayout's own tool dialogs)
 
     def _save_state(self) -> None:
-        options = self.options()
-        state = {
-            "to": options.to, "expression": self.expression_text(),
-            "depth": str(options.depth), "recursive": options.recursive, "strategy": options.strategy,
-            "partition": float(self._partition.value), "partition_none": bool(self._partition_none.checked),
-            "threads": options.threads, "clear": options.clear, "format": options.format,
-            "merge": options.merge, "join_max_poly_verts": options.join_max_poly_verts,
-        }  # Fast mode is deliberately not remembered: it must be a conscious choice each session
+        """The options as EvalOptions' own mapping (what recipes store), plus what only the panel has."""
+        state = self.options().to_mapping()
+        del state["cell"]   # the panel works on the current cell
+        del state["fast"]   # Fast mode is deliberately not remembered: a conscious choice each session
+        state["expression"] = self.expression_text()
+        state["partition_size"] = float(self._partition.value)   # kept while 'none' is ticked
         save_panel_state(self._main_window, state)
 
     def _restore_state(self) -> None:
-        state = load_panel_state(self._main_window)
+        state = dict(load_panel_state(self._main_window))
         if not state:
             return
         try:
-            partition = float(state.get("partition", DEFAULT_PARTITION))
-            options = EvalOptions(
-                to=str(state.get("to", "")), depth=state.get("depth", "all"),
-                recursive=bool(state.get("recursive", False)), strategy=state.get("strategy", "auto"),
-                partition=None if state.get("partition_none") else partition,
-                threads=int(state.get("threads", 0)), clear=bool(state.get("clear", True)),
-                format=state.get("format", "default"), merge=bool(state.get("merge", False)),
-                join_max_poly_verts=int(state.get("join_max_poly_verts", JOIN_MAX_POLY_VERTS)))
-            self.set_options(options)
-            self._partition.value = min(max(partition, 1.0), 10000.0)
+            if "partition_none" in state:   # the first version's form: the size, and a tick for none
+                state["partition_size"] = state["partition"]
+                state["partition"] = None if state["partition_none"] else state["partition"]
+            size = state.get("partition_size")
+            specs = option_specs()
+            self.set_options(EvalOptions.from_mapping({k: v for k, v in state.items() if k in specs}))
+            if size is not None:
+                self._partition.value = min(max(float(size), 1.0), 10000.0)
             self.set_expression(str(state.get("expression", "")))
         except (LayertoolsError, TypeError, ValueError):
             pass  # damaged settings: keep the defaults

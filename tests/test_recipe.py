@@ -370,3 +370,25 @@ def test_to_mapping_round_trips_through_from_mapping():
                           threads=3, clear=False, format="hsplit", merge=True, fast=True, join_max_poly_verts=0)
     assert EvalOptions.from_mapping(options.to_mapping()) == options
     assert EvalOptions.from_mapping({}) == EvalOptions()
+
+
+def test_recipe_package_keeps_its_public_names_and_imports_no_command_line():
+    """Macros saved by users call layertools.recipe.run_macro, the docs import replay_files and
+    replay_in_view from layertools.recipe: they keep working, but importing the core (recipes, the
+    engine) loads neither the command line nor the application side."""
+    import os
+    import subprocess
+    code = ("import sys, layertools, layertools.recipe, layertools.engine, layertools.memstat\n"
+            "loaded = [m for m in sys.modules if m.startswith(('layertools.commands', 'layertools.gui', 'layertools.cli'))]\n"
+            "assert not loaded, loaded\n"
+            "from layertools.recipe import run_macro, run_batch, replay_files, replay_command, exit_status\n"
+            "from layertools.commands import replay_command as command\n"
+            "assert run_macro is command.run_macro and replay_files is command.replay_files\n"
+            "print('ok')\n")
+    from conftest import REPO
+    env = dict(os.environ, PYTHONPATH=str(REPO / "python"))
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert proc.stdout.strip() == "ok", proc.stderr
+    import layertools.recipe
+    with pytest.raises(AttributeError):
+        layertools.recipe.no_such_name  # noqa: B018

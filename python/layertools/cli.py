@@ -1,7 +1,7 @@
 """The ``layertools`` command line (doc/decisions.md I2): a thin layer over the core.
 
-Exit status: 0 success; 2 bad command line, expression, layer or cell; 1 any other failure.
-On any failure the output file is not written.
+Exit status (commands/exit_status.py): 0 success; 2 bad command line, expression, layer or cell;
+1 any other failure.  On any failure the output file is not written.
 """
 
 from __future__ import annotations
@@ -15,9 +15,8 @@ from typing import Sequence
 from . import limits
 from ._version import __version__
 from .cluster import add_arguments as add_cluster_arguments
+from .commands.exit_status import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 from .commands.option_flags import add_option_flags
-
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
 
 class _Parser(argparse.ArgumentParser):
@@ -153,12 +152,12 @@ def _run_eval(args: argparse.Namespace) -> int:
 
 
 def _run_replay(args: argparse.Namespace) -> int:
-    from .recipe import replay_command
+    from .commands.replay_command import replay_command
     return replay_command(args)
 
 
 def _run_memstat(args: argparse.Namespace) -> int:
-    from .memstat import memstat_command
+    from .commands.memstat_command import memstat_command
     return memstat_command(args)
 
 

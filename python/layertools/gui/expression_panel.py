@@ -23,12 +23,12 @@ import traceback
 import pya
 
 from .. import engine
-from ..errors import Cancelled, ExpressionError, LayertoolsError
+from ..errors import Cancelled, ExpressionError, LayertoolsError, NoLayoutError
 from ..klayout_fixes import repair_free_layer_slots
 from ..options import DEFAULT_PARTITION, FORMATS, MAX_DEPTH, STRATEGIES, EvalOptions, EvalResult, option_specs
 from . import view_bridge
 from .registers import REGISTER_COUNT, RegisterStore, load_panel_state, save_panel_state
-from .view_bridge import KLayoutProgress, NoLayoutError, Target
+from .view_bridge import KLayoutProgress, Target
 
 DOCK_NAME = "layertools_expression_dock"
 FORMAT_LABELS = {"default": "Default", "joined": "Joined", "hsplit": "Horiz Split", "vsplit": "Vert Split"}
@@ -449,7 +449,7 @@ class ExpressionDock(pya.QDockWidget):
                                         selection=selection, layer_aliases=aliases)
                 finally:  # before undo_step discards a cancelled run: a cancelled bar would cancel that too
                     self._progress.close()
-                panel_problem = self._show_layers(target, [result])
+                panel_problem = view_bridge.show_result_layers(target, [result])
         except ExpressionError as exc:
             self._show_expression_error(exc, expression)
             return None
@@ -477,19 +477,6 @@ class ExpressionDock(pya.QDockWidget):
         self._record_step(expression, options, target)
         self._show_result(result, target, options)
         return result
-
-    @staticmethod
-    def _show_layers(target: Target, results) -> str:
-        """Layer-panel entries for the written layers (inside the undo step).  The result is already
-        in the layout here, so a failure is reported as a warning, never as a failed evaluation."""
-        try:
-            for result in results:
-                if result.layer_index >= 0:
-                    view_bridge.show_result_layer(target, result.layer_index)
-        except Exception as exc:
-            traceback.print_exc(file=sys.stderr)
-            return f"the result layer could not be added to the layer panel ({exc}); use Add Other Layers"
-        return ""
 
     def request_cancel(self) -> None:
         """Cancel the running evaluation at its next progress report (layout left unchanged); tiles
@@ -639,20 +626,22 @@ class ExpressionDock(pya.QDockWidget):
         """Replay the recipe in ``path`` on the current cell as ONE undo step.
 
         On failure the layout is as before (the replay restores it) and the status names the step."""
-        from .. import recipe as recipes
+        from ..recipe import load_recipe
         self.last_result, self.last_error = None, None
         try:
             target = view_bridge.current_target()
         except NoLayoutError as exc:
             return self._fail(exc, str(exc))
         try:
-            recipe = recipes.load_recipe(path)
+            recipe = load_recipe(path)
         except (LayertoolsError, OSError) as exc:
             return self._fail(exc, f"Cannot replay {path}: {exc}")
         return self.replay(recipe, target=target, source=os.path.basename(path))
 
     def replay(self, recipe, target: Target | None = None, source: str = "recipe") -> list[EvalResult] | None:
-        from .. import recipe as recipes
+        """Replay ``recipe`` on the current cell as ONE undo step (gui.recipe_replay.replay_in_view,
+        as recorded macros do in the application), with the panel's progress bar and Esc to cancel."""
+        from .recipe_replay import replay_in_view
         if self._busy:
             return None
         if target is None:
@@ -663,19 +652,13 @@ class ExpressionDock(pya.QDockWidget):
         undoable = target.editable and not any(step.options.fast for step in recipe.steps)
         uses_sqz = any("sqz" in step.expression for step in recipe.steps)
         selection = view_bridge.selection_regions(target) if uses_sqz else None
-        repair_free_layer_slots(target.layout)
         self._busy = True
         self._progress = KLayoutProgress(f"Replaying {source}")
         started = time.monotonic()
         try:
-            with view_bridge.escape_cancels(self.request_cancel), \
-                    view_bridge.undo_step(target, menu_text(f"Layer Tools: replay {source}"), undoable):
-                try:
-                    results = recipes.replay(target.layout, recipe, cell=target.cell, progress=self._progress,
-                                             selection=selection)
-                finally:  # see evaluate()
-                    self._progress.close()
-                panel_problem = self._show_layers(target, results)
+            with view_bridge.escape_cancels(self.request_cancel):
+                results = replay_in_view(target.view, recipe, cell=target.cell, progress=self._progress,
+                                         selection=selection, title=menu_text(f"Layer Tools: replay {source}"))
         except Cancelled as exc:
             return self._fail(exc, str(exc) or "Cancelled: the layout is unchanged.", colour=WARN_COLOUR)
         except LayertoolsError as exc:
@@ -687,12 +670,11 @@ class ExpressionDock(pya.QDockWidget):
             self._progress.close()
             self._progress = None
             self._busy = False
-        if not undoable and target.editable:
-            target.view.clear_transactions()
         written = sum(r.shapes_written for r in results)
         note = "" if undoable else " (not undoable)"
-        if panel_problem:
-            note += f"; {panel_problem}"
+        warnings = [w for r in results for w in r.warnings]
+        if warnings:
+            note += "; " + "; ".join(warnings)
         self._set_status(html.escape(
             f"Replayed {len(results)} step(s) of {source}: {written:,} shapes written "
             f"({time.monotonic() - started:.2f} s){note}"), OK_COLOUR)

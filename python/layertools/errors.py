@@ -79,6 +79,18 @@ class MissingDependencyError(LayertoolsError):
     """An optional Python package (e.g. PyYAML) is not installed."""
 
 
+class LayoutFileError(LayertoolsError):
+    """A layout file that cannot be read or written."""
+
+
+class CaptureError(LayertoolsError):
+    """The C-level standard output cannot be redirected on this platform."""
+
+
+class ClusterError(LayertoolsError):
+    """The cluster could not run the work: no scheduler, a worker that cannot read the input, ..."""
+
+
 class RecipeError(LayertoolsError):
     """A recipe that cannot be read or replayed.  ``source`` is the file, ``line`` 1-based in it,
     ``step`` 1-based; ``key`` is the step's key (or a top-level key); ``caret`` the expression with a
@@ -110,20 +122,27 @@ class RecipeError(LayertoolsError):
 
 
 class ReplayError(RecipeError):
-    """A step failed during replay; the layout is as it was before the replay.
+    """A step failed during replay.
 
-    ``cause`` is the original error (an ExpressionError for an unknown layer, an EvaluationError, ...).
+    ``cause`` is the original error (an ExpressionError for an unknown layer, an EvaluationError, ...);
+    ``outcome`` what became of the layout (:data:`RESTORED` after a step ran, :data:`UNCHANGED` when
+    the checks before the first write failed), told after the problem in the message.
     """
 
-    def __init__(self, message: str, *, cause: BaseException | None = None, **where: Any):
-        self.cause = cause
-        super().__init__(message, **where)
+    RESTORED = "the layout is as it was before the replay"
+    UNCHANGED = "nothing was changed"
 
-    def with_message_tail(self, tail: str) -> "ReplayError":
-        """The same error ending in ``tail`` instead of the usual "the layout is as it was ..." """
-        message = self.message.replace("the layout is as it was before the replay", tail)
-        return ReplayError(message, cause=self.cause, source=self.source, step=self.step, key=self.key,
-                           line=self.line, caret=self.caret)
+    def __init__(self, message: str, *, cause: BaseException | None = None, outcome: str = RESTORED,
+                 **where: Any):
+        self.cause = cause
+        self.problem = message
+        self.outcome = outcome
+        super().__init__(f"{message}; {outcome}" if outcome else message, **where)
+
+    def with_outcome(self, outcome: str) -> "ReplayError":
+        """The same error telling a different outcome."""
+        return ReplayError(self.problem, cause=self.cause, outcome=outcome, source=self.source, step=self.step,
+                           key=self.key, line=self.line, caret=self.caret)
 
 
 class NoLayoutError(LayertoolsError):

@@ -57,14 +57,14 @@ def replay(layout, recipe: Recipe, cell=None, progress: Progress | None = None,
     except Cancelled as exc:
         checkpoint.restore()
         raise Cancelled(f"replay cancelled at step {number} of {total} "
-                        f"({recipe.steps[number - 1].describe()}); the layout is as it was before the replay",
+                        f"({recipe.steps[number - 1].describe()}); {ReplayError.RESTORED}",
                         step=number) from exc
     except LayertoolsError as exc:
         checkpoint.restore()
         raise _replay_error(exc, number, recipe.steps[number - 1]) from exc
     except Exception as exc:  # KLayout's RuntimeError, MemoryError, ...: still put the layout back
         checkpoint.restore()
-        raise ReplayError(f"{type(exc).__name__}: {clipped(str(exc))}; the layout is as it was before the replay",
+        raise ReplayError(f"{type(exc).__name__}: {clipped(str(exc))}",
                           step=number, cause=exc, **recipe.steps[max(number, 1) - 1].where(None)) from exc
     except BaseException:   # KeyboardInterrupt: restore, then let it through unchanged
         checkpoint.restore()
@@ -98,7 +98,7 @@ def _replay_error(exc: LayertoolsError, number: int, step: Step, key: str | None
     message = exc.message if isinstance(exc, (ExpressionError, RecipeError)) else str(exc)
     if isinstance(exc, ExpressionError) and exc.position is not None:
         message += f" at column {exc.column}"
-    return ReplayError(f"{message} ({step.describe()}); the layout is as it was before the replay",
+    return ReplayError(f"{message} ({step.describe()})",
                        step=number, key=key, caret=caret, cause=exc, **step.where(key))
 
 
@@ -118,7 +118,7 @@ def _resolve_cells(layout, recipe: Recipe, cell) -> list:
             cells.append(default)
         except CellNotFoundError as exc:
             key = "cell" if name is not None else None
-            raise ReplayError(f"{exc.message}; nothing was changed", step=number, key=key, cause=exc,
+            raise ReplayError(exc.message, outcome=ReplayError.UNCHANGED, step=number, key=key, cause=exc,
                               **step.where(key)) from None
     return cells
 
@@ -150,11 +150,11 @@ def _preflight(layout, recipe: Recipe, cells, layer_aliases) -> None:
                         scratch.create_cell(ref.cell)
                 bind(tree, step.expression, scratch, aliases)
         except LayertoolsError as exc:
-            raise _replay_error(exc, number, step).with_message_tail("nothing was changed") from exc
+            raise _replay_error(exc, number, step).with_outcome(ReplayError.UNCHANGED) from exc
         try:
             resolve_target(scratch, step.options.to, aliases).ensure(scratch)
         except LayertoolsError as exc:   # the To layer's own check: about the key 'to'
-            raise _replay_error(exc, number, step, key="to").with_message_tail("nothing was changed") from exc
+            raise _replay_error(exc, number, step, key="to").with_outcome(ReplayError.UNCHANGED) from exc
 
 
 def _layers_written_by(layout, to: str, layer_aliases) -> list[int]:

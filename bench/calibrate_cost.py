@@ -23,7 +23,7 @@ from layertools.engine import evaluate  # noqa: E402
 from layertools.engine.binding import bind  # noqa: E402
 from layertools.engine.cost import available_cores, decide  # noqa: E402
 from layertools.language import parse  # noqa: E402
-from layertools.stats import layout_statistics  # noqa: E402
+from layertools.hierarchy_stats import layout_statistics  # noqa: E402
 
 SIZES = {"array": (1, 2, 3), "fill": (200, 400, 700), "flattened": (1, 2, 3)}
 FILES = (("vexriscv", "vexriscv.oas.gz", "10/0 & 11/0"),

@@ -4,22 +4,20 @@ ranking matches the measured ordering recorded in bench/cost_calibration.json (n
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "bench"))
-import ladder  # noqa: E402
-from layertools.compat import db  # noqa: E402
-from layertools.engine import evaluate  # noqa: E402
-from layertools.engine.binding import bind  # noqa: E402
-from layertools.engine.cost import decide  # noqa: E402
-from layertools.language import parse  # noqa: E402
-from layertools.memstat import memory_report  # noqa: E402
-from layertools.stats import layout_statistics  # noqa: E402
+import ladder  # bench/ladder.py: pyproject.toml's pytest pythonpath puts bench/ on the path
+from layertools.compat import db
+from layertools.engine import evaluate
+from layertools.engine.binding import bind
+from layertools.engine.cost import decide
+from layertools.language import parse
+from layertools.memstat import memory_report
+from layertools.hierarchy_stats import layout_statistics
 
+REPO = Path(__file__).resolve().parents[1]
 GIB = 1024 ** 3
 CALIBRATION = json.loads((REPO / "bench" / "cost_calibration.json").read_text())["records"]
 #: Small members of each ladder family (the calibration data holds their measured times).

@@ -379,7 +379,8 @@ def test_recipe_package_keeps_its_public_names_and_imports_no_command_line():
     import os
     import subprocess
     code = ("import sys, layertools, layertools.recipe, layertools.engine, layertools.memstat\n"
-            "loaded = [m for m in sys.modules if m.startswith(('layertools.commands', 'layertools.gui', 'layertools.cli'))]\n"
+            "upper = ('layertools.commands', 'layertools.gui', 'layertools.cli')\n"
+            "loaded = [m for m in sys.modules if m.startswith(upper)]\n"
             "assert not loaded, loaded\n"
             "from layertools.recipe import run_macro, run_batch, replay_files, replay_command, exit_status\n"
             "from layertools.commands import replay_command as command\n"

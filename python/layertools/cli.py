@@ -10,7 +10,7 @@ import argparse
 import os
 import signal
 import sys
-from typing import Sequence
+from typing import Callable, NoReturn, Sequence
 
 from . import limits
 from ._version import __version__
@@ -20,7 +20,7 @@ from .commands.option_flags import add_option_flags
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # argparse exits with 2 as well; keep its message short
+    def error(self, message: str) -> NoReturn:  # argparse exits with 2 as well; keep its message short
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
@@ -135,7 +135,7 @@ def _silence_stdout() -> None:
         pass
 
 
-def _whole(name: str, maximum: int):
+def _whole(name: str, maximum: int) -> Callable[[str], int]:
     """An argparse type: a whole number in ASCII digits, at most ``maximum`` (limits.py)."""
     def convert(text: str) -> int:
         try:

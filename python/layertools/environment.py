@@ -14,7 +14,7 @@ STANDALONE = "standalone"  # plain Python with the PyPI ``klayout`` module (no Q
 def environment() -> str:
     """Where this code runs: :data:`GUI`, :data:`BATCH` or :data:`STANDALONE`."""
     try:
-        import pya  # type: ignore[import-not-found]
+        import pya
     except ImportError:
         return STANDALONE
     # The PyPI module ships a ``pya`` shim too, but without Application/MainWindow or Qt classes.
@@ -31,5 +31,5 @@ def main_window():
     """The application's main window, or None (standalone Python, ``klayout -b``)."""
     if environment() != GUI:
         return None
-    import pya  # type: ignore[import-not-found]
+    import pya
     return pya.Application.instance().main_window()

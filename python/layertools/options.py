@@ -15,11 +15,10 @@ from __future__ import annotations
 import dataclasses
 import difflib
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Union
+from typing import Any, Callable, Mapping, Union
 
 from .errors import OptionError
-from .limits import (MAX_LAYER_NUMBER, MAX_THREADS, NumberError, described, finite, parse_real, parse_whole,
-                     whole)
+from .limits import MAX_LAYER_NUMBER, MAX_THREADS, NumberError, described, finite, parse_real, parse_whole, whole
 
 STRATEGIES = ("auto", "flat", "tiled", "deep")
 FORMATS = ("default", "joined", "hsplit", "vsplit")
@@ -145,7 +144,7 @@ class Partition(Kind):
         return value
 
 
-def _number_option(check, value: Any, name: str, *args, hint: str = "") -> Any:
+def _number_option(check: Callable[..., Any], value: Any, name: str, *args: Any, hint: str = "") -> Any:
     """``check(value, name, *args)`` with its NumberError as an OptionError (one message style)."""
     try:
         return check(value, name, *args)

@@ -4,7 +4,7 @@ so a new option needs no line here."""
 from __future__ import annotations
 
 import argparse
-from typing import Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from ..errors import OptionError
 from ..options import EvalOptions, Flag, OptionSpec, option_default, option_specs
@@ -26,10 +26,9 @@ def add_option_flags(parser: argparse.ArgumentParser, names: Iterable[str] | Non
             parser.add_argument(spec.flag, dest=name, action="store_false" if default else "store_true",
                                 default=default, help=text)
             continue
-        parser.add_argument(spec.flag, dest=name, type=_parser_of(name, spec) if spec.parses_text else None,
-                            default=default,
-                            required=name in required, choices=spec.choices or None, metavar=spec.metavar,
-                            help=text)
+        parse: dict[str, Any] = {"type": _parser_of(name, spec)} if spec.parses_text else {}
+        parser.add_argument(spec.flag, dest=name, default=default, required=name in required,
+                            choices=spec.choices or None, metavar=spec.metavar, help=text, **parse)
 
 
 def options_from_flags(args: argparse.Namespace) -> EvalOptions:
@@ -39,10 +38,10 @@ def options_from_flags(args: argparse.Namespace) -> EvalOptions:
     return EvalOptions.from_mapping(values).validated()
 
 
-def _parser_of(name: str, spec: OptionSpec):
+def _parser_of(name: str, spec: OptionSpec) -> Callable[[str], Any]:
     """An argparse type: the option's text converted (a number) or argparse's usage error; text
     options are checked with the others in :func:`options_from_flags`."""
-    def convert(text: str):
+    def convert(text: str) -> Any:
         try:
             return spec.kind.parse(name, text)
         except OptionError as exc:

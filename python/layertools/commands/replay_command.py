@@ -3,6 +3,7 @@ recorded macros: read a layout, replay a recipe, write the result (doc/decisions
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import time
@@ -10,6 +11,7 @@ from typing import Any, Mapping, TextIO
 
 from ..environment import main_window
 from ..errors import LayertoolsError, NoLayoutError, RecipeError
+from ..options import EvalResult
 from ..recipe.model import Recipe
 from ..recipe.playback import layers_read_by, replay
 from ..recipe.yaml_file import load_recipe, recipe_from_data
@@ -20,7 +22,7 @@ from .progress import TerminalProgress
 def replay_files(recipe: "Recipe | str | os.PathLike", input_path: str, output_path: str,
                  cell: str | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None,
                  show_progress: bool | None = None, result_only: bool = False,
-                 distribute=None) -> int:
+                 distribute: Any = None) -> int:
     """Read ``input_path``, replay, write ``output_path``; the exit status of doc/decisions.md I2.
 
     Everything that can be checked cheaply (the recipe, the output path) is checked before the
@@ -66,7 +68,7 @@ def replay_files(recipe: "Recipe | str | os.PathLike", input_path: str, output_p
         return exit_status(exc)
 
 
-def replay_command(args) -> int:
+def replay_command(args: argparse.Namespace) -> int:
     """``layertools replay RECIPE INPUT -o OUTPUT [--cell NAME] [--result-only] [--cluster ...]``."""
     from ..cluster import batch_log, session
     try:
@@ -82,7 +84,7 @@ def _indent(text: str) -> str:
     return "\n".join("    " + line for line in text.splitlines())
 
 
-def run_macro(data: Any, variables: Mapping[str, Any] | None = None):
+def run_macro(data: Any, variables: Mapping[str, Any] | None = None) -> "list[EvalResult] | None":
     """The body of a recorded macro: replay ``data`` where the macro runs.
 
     ``variables`` are the macro's globals; string values of ``input``, ``output`` and ``cell``
@@ -132,10 +134,11 @@ def run_batch(variables: Mapping[str, Any]) -> int:
         value = variables.get(name)
         return value if isinstance(value, str) and value else None
 
-    missing = [name for name in ("recipe", "input", "output") if string(name) is None]
-    if missing:
+    recipe, input_path, output_path = string("recipe"), string("input"), string("output")
+    if recipe is None or input_path is None or output_path is None:
+        missing = [name for name in ("recipe", "input", "output") if string(name) is None]
         print("layertools replay (batch): missing " + ", ".join(f"-rd {name}=..." for name in missing) + "\n"
               "usage: klayout -b -r layertools_replay.py -rd recipe=RECIPE.yaml -rd input=IN.gds "
               "-rd output=OUT.gds [-rd cell=NAME]", file=sys.stderr)
         return EXIT_USAGE
-    return replay_files(string("recipe"), string("input"), string("output"), cell=string("cell"))
+    return replay_files(recipe, input_path, output_path, cell=string("cell"))

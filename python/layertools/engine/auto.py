@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from ..compat import db
 from ..options import DEFAULT_PARTITION
-from ..stats import layout_statistics
+from ..hierarchy_stats import layout_statistics
 from .binding import BoundExpression
 from .cost import available_cores, decide
 

@@ -2,7 +2,7 @@
 
 Both deciders use it and nothing else: the engine's ``auto`` (engine/auto.py) and the Memory
 report's suggestion (memstat/advice.py), so the two cannot disagree.  The inputs are cheap counts
-taken before evaluating (``layertools.stats``): flat and stored outline points on the layers read,
+taken before evaluating (``layertools.hierarchy_stats``): flat and stored outline points on the layers read,
 the layout's area, the threads, whether the expression inverts (a box over the whole cell defeats
 hierarchical reuse), its halo, and the memory budget.
 

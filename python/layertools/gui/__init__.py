@@ -3,7 +3,8 @@
 This module is safe to import anywhere (the PyPI module, ``klayout -b``, the GUI): it decides in one
 place where we run (:func:`layertools.environment.environment`) and imports Qt-dependent code (the docks) only when
 installing into a real main window.  ``install()`` never raises; its problems go to
-``<KLAYOUT_HOME>/layertools.log`` and KLayout's log, and into the returned ``InstallReport``.  The autorun macro (``pymacros/layertools_autorun.py``) is just::
+``<KLAYOUT_HOME>/layertools.log`` and KLayout's log, and into the returned ``InstallReport``.  The
+autorun macro (``pymacros/layertools_autorun.py``) is just::
 
     import layertools.gui
     layertools.gui.install()

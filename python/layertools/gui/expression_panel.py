@@ -28,7 +28,7 @@ from ..klayout_fixes import repair_free_layer_slots
 from ..options import DEFAULT_PARTITION, FORMATS, MAX_DEPTH, STRATEGIES, EvalOptions, EvalResult, option_specs
 from . import view_bridge
 from .registers import REGISTER_COUNT, RegisterStore, load_panel_state, save_panel_state
-from .view_bridge import KLayoutProgress, Target
+from .view_bridge import KLayoutProgress, ViewCell
 
 DOCK_NAME = "layertools_expression_dock"
 FORMAT_LABELS = {"default": "Default", "joined": "Joined", "hsplit": "Horiz Split", "vsplit": "Vert Split"}
@@ -445,8 +445,9 @@ class ExpressionDock(pya.QDockWidget):
                     view_bridge.undo_step(target, _undo_title(options.to, expression), undoable):
                 # One EvalOptions from options(): every field the user can set reaches the engine.
                 try:
-                    result = engine.run(target.layout, target.cell, expression, options, progress=self._progress,
-                                        selection=selection, layer_aliases=aliases)
+                    result = engine.evaluate_with_options(target.layout, target.cell, expression, options,
+                                                          progress=self._progress, selection=selection,
+                                                          layer_aliases=aliases)
                 finally:  # before undo_step discards a cancelled run: a cancelled bar would cancel that too
                     self._progress.close()
                 panel_problem = view_bridge.show_result_layers(target, [result])
@@ -484,7 +485,7 @@ class ExpressionDock(pya.QDockWidget):
         if self._progress is not None:
             self._progress.cancel()
 
-    def _show_result(self, result: EvalResult, target: Target, options: EvalOptions) -> None:
+    def _show_result(self, result: EvalResult, target: ViewCell, options: EvalOptions) -> None:
         notes = []
         if options.fast and target.editable:
             notes.append("Fast mode: not undoable, undo history cleared")
@@ -638,7 +639,7 @@ class ExpressionDock(pya.QDockWidget):
             return self._fail(exc, f"Cannot replay {path}: {exc}")
         return self.replay(recipe, target=target, source=os.path.basename(path))
 
-    def replay(self, recipe, target: Target | None = None, source: str = "recipe") -> list[EvalResult] | None:
+    def replay(self, recipe, target: ViewCell | None = None, source: str = "recipe") -> list[EvalResult] | None:
         """Replay ``recipe`` on the current cell as ONE undo step (gui.recipe_replay.replay_in_view,
         as recorded macros do in the application), with the panel's progress bar and Esc to cancel."""
         from .recipe_replay import replay_in_view
@@ -681,7 +682,7 @@ class ExpressionDock(pya.QDockWidget):
         self.last_result = results[-1] if results else None
         return results
 
-    def _record_step(self, expression: str, options: EvalOptions, target: Target) -> None:
+    def _record_step(self, expression: str, options: EvalOptions, target: ViewCell) -> None:
         if self._recording is None:
             return
         from ..recipe import step_from_evaluation

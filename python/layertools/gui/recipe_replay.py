@@ -26,7 +26,7 @@ def replay_in_view(view, recipe: Recipe, cell=None, progress: Progress | None = 
     A ``progress`` with a ``close()`` (the panel's progress bar) is closed before the undo step
     ends.  A layer-panel problem after a successful replay becomes a warning of the last result.
     """
-    target = view_bridge.target_of(view, cell)
+    target = view_bridge.view_cell_of(view, cell)
     undoable = target.editable and not any(step.options.fast for step in recipe.steps)
     aliases = view_bridge.panel_layer_names(target)
     repair_free_layer_slots(target.layout)   # outside the transaction: KLayout 0.28's Redo bug

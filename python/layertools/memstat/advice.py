@@ -23,8 +23,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
-from ..stats import LayoutStats
+from ..hierarchy_stats import LayoutStats
+
+if TYPE_CHECKING:
+    from .memory_report import MemoryReport
 
 #: Peak bytes per flat input point of a flat evaluation (fitted 75..100 on six cases).
 FLAT_BYTES_PER_POINT = 90
@@ -44,10 +48,6 @@ OUTPUT_RATIO_TYPICAL = 0.5
 OUTPUT_RATIO_HIGH = 1.0
 DEEP_OUTPUT_RATIO_TYPICAL = 1.0
 DEEP_OUTPUT_RATIO_HIGH = 3.0
-#: Kept for callers of the first version of this module.
-OUTPUT_BYTES_PER_POINT = FLAT_OUTPUT_BYTES_PER_POINT
-LAYOUT_BYTES_PER_POINT = TILED_OUTPUT_BYTES_PER_POINT
-TYPICAL_OUTPUT_RATIO = OUTPUT_RATIO_TYPICAL
 #: Flat input points per tile the partition suggestion aims at (~30 MB working set per worker).
 POINTS_PER_TILE = 250_000
 #: More tiles than this cost more than they save: every tile cuts shapes at its border, and
@@ -180,7 +180,7 @@ def suggest_strategy(stats: LayoutStats, threads: int = 0, memory_budget: int | 
                               decision.estimates)
 
 
-def advise(report) -> list[Advice]:
+def advise(report: MemoryReport) -> list[Advice]:
     """Advice drawn from a MemoryReport, each with the figure that supports it."""
     items: list[Advice] = []
     stats = report.statistics

@@ -11,7 +11,6 @@ from .._version import __version__
 from .model import Recipe
 from .yaml_file import recipe_from_data, recipe_to_data, write_text_atomically
 
-
 _MACRO_TEMPLATE = """\
 <?xml version="1.0" encoding="utf-8"?>
 <klayout-macro>

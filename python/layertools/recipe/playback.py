@@ -7,10 +7,18 @@ layout back with a :class:`LayoutCheckpoint`.
 
 from __future__ import annotations
 
-from typing import Callable, Mapping
+from typing import Any, Callable, Mapping
 
-from ..errors import (Cancelled, CellNotFoundError, ExpressionError, LayertoolsError, OptionError, RecipeError,
-                      ReplayError)
+from ..compat import db
+from ..errors import (
+    Cancelled,
+    CellNotFoundError,
+    ExpressionError,
+    LayertoolsError,
+    OptionError,
+    RecipeError,
+    ReplayError,
+)
 from ..limits import clipped
 from ..options import EvalResult
 from .checkpoint import LayoutCheckpoint
@@ -19,10 +27,10 @@ from .model import Recipe, Step
 Progress = Callable[[str, "float | None"], None]
 
 
-def replay(layout, recipe: Recipe, cell=None, progress: Progress | None = None,
-           selection=None, layer_aliases: Mapping[str, int] | None = None,
-           distribute=None) -> list[EvalResult]:
-    """Run the steps in order with ``layertools.evaluate``; all of them or none.
+def replay(layout: "db.Layout", recipe: Recipe, cell: "db.Cell | str | None" = None,
+           progress: Progress | None = None, selection: "dict[int, db.Region] | None" = None,
+           layer_aliases: Mapping[str, int] | None = None, distribute: Any = None) -> list[EvalResult]:
+    """Run the steps in order with the engine (``evaluate_with_options``); all of them or none.
 
     ``cell`` (a Cell or a cell name) is used by steps whose ``cell`` is null; None means the single
     top cell.  Before anything is written, every step's cell, To layer and layer references are
@@ -33,7 +41,7 @@ def replay(layout, recipe: Recipe, cell=None, progress: Progress | None = None,
     application's layer-panel names) are passed to every step, and ``distribute`` (a cluster, see
     layertools.cluster) runs their tiles.
     """
-    import layertools
+    from ..engine import evaluate_with_options
     cells = _resolve_cells(layout, recipe, cell)
     _preflight(layout, recipe, cells, layer_aliases)
     total = len(recipe.steps)
@@ -46,12 +54,10 @@ def replay(layout, recipe: Recipe, cell=None, progress: Progress | None = None,
                 progress(f"step {number}/{total}: {step.describe()}", (number - 1) / total)
             for layer_index in _layers_written_by(layout, step.options.to, layer_aliases):
                 checkpoint.protect_layer(layer_index)
-            extra = {"layer_aliases": dict(layer_aliases)} if layer_aliases else {}
-            if distribute is not None:
-                extra["distribute"] = distribute
-            result = layertools.evaluate(layout, target_cell, step.expression, step.options.to,
-                                         progress=_step_progress(progress, number, total),
-                                         selection=selection, **extra, **step.evaluate_kwargs())
+            result = evaluate_with_options(layout, target_cell, step.expression, step.options,
+                                           progress=_step_progress(progress, number, total), selection=selection,
+                                           layer_aliases=dict(layer_aliases) if layer_aliases else None,
+                                           distribute=distribute)
             checkpoint.note_write(result.layer_index)
             results.append(result)
     except Cancelled as exc:
@@ -102,7 +108,7 @@ def _replay_error(exc: LayertoolsError, number: int, step: Step, key: str | None
                        step=number, key=key, caret=caret, cause=exc, **step.where(key))
 
 
-def _resolve_cells(layout, recipe: Recipe, cell) -> list:
+def _resolve_cells(layout: "db.Layout", recipe: Recipe, cell: "db.Cell | str | None") -> list:
     """The cell of each step, found before anything is written."""
     from ..layoutio import find_cell
     default = None
@@ -123,7 +129,8 @@ def _resolve_cells(layout, recipe: Recipe, cell) -> list:
     return cells
 
 
-def _preflight(layout, recipe: Recipe, cells, layer_aliases) -> None:
+def _preflight(layout: "db.Layout", recipe: Recipe, cells: list,
+               layer_aliases: Mapping[str, int] | None) -> None:
     """Check every step's To layer and layer references before the first write.
 
     The steps run against a scratch layout that has the real one's layers (same indexes) and cell
@@ -131,7 +138,6 @@ def _preflight(layout, recipe: Recipe, cells, layer_aliases) -> None:
     step may read what an earlier step makes.  Uses the engine's own resolution, so the messages
     (candidates, hex hints) are the ones a single evaluation gives.
     """
-    from ..compat import db
     from ..engine.binding import bind
     from ..engine.layers import resolve_cell, resolve_target
     from ..language import is_empty, layer_refs, parse
@@ -157,7 +163,7 @@ def _preflight(layout, recipe: Recipe, cells, layer_aliases) -> None:
             raise _replay_error(exc, number, step, key="to").with_outcome(ReplayError.UNCHANGED) from exc
 
 
-def _layers_written_by(layout, to: str, layer_aliases) -> list[int]:
+def _layers_written_by(layout: "db.Layout", to: str, layer_aliases: Mapping[str, int] | None) -> list[int]:
     """The existing layer a step's To names (to save before the step), by the engine's own lookup.
 
     The checkpoint also records what each step really wrote and refuses to claim a restore it

@@ -14,13 +14,12 @@ from ..limits import MAX_DIGITS, MAX_RECIPE_NESTING, clipped, described, quoted,
 from ..options import EvalOptions, Text, closest, option_default, option_specs
 from .model import RECIPE_VERSION, STEP_KEYS, TOP_KEYS, Recipe, Step
 
-
 # --------------------------------------------------------------------------------------------
 # Reading
 
 def _yaml():
     try:
-        import yaml  # type: ignore[import-untyped]
+        import yaml
     except ImportError:
         raise MissingDependencyError(
             "reading and writing recipes needs PyYAML, which is not installed for this Python "
@@ -43,7 +42,7 @@ class _Sequence(list):
     item_lines: list
 
 
-def _loader_class(yaml):
+def _loader_class(yaml: Any) -> Any:
     class RecipeLoader(yaml.SafeLoader):
         depth = 0
 
@@ -99,7 +98,7 @@ def _loader_class(yaml):
 
 def parse_recipe(text: str, source: str = "<recipe>") -> Recipe:
     """Read a recipe from YAML text; every problem is a RecipeError naming the line, step and key."""
-    yaml = _yaml()
+    yaml: Any = _yaml()
     try:
         data = yaml.load(text, Loader=_loader_class(yaml))
     except RecipeError as exc:
@@ -206,8 +205,9 @@ def _step_from_data(item: Any, number: int, source: str, item_line: int | None) 
         options = EvalOptions.from_mapping({key: value for key, value in item.items() if key != "expression"})
     except OptionError as exc:
         # YAML reads an unquoted 100 or true as a number, and an empty value as null
-        quote = isinstance(option_specs()[exc.option].kind, Text) and not isinstance(exc.value, str)
-        raise problem(exc.option, exc.message + (" (quote it in the YAML)" if quote else "")) from None
+        key = exc.option or ""   # from_mapping names the option of every error it raises
+        quote = isinstance(option_specs()[key].kind, Text) and not isinstance(exc.value, str)
+        raise problem(key, exc.message + (" (quote it in the YAML)" if quote else "")) from None
     try:
         _parse_expression(expression)
     except ExpressionError as exc:
@@ -241,7 +241,7 @@ def recipe_to_data(recipe: Recipe) -> dict[str, Any]:
 
 def dump_recipe(recipe: Recipe) -> str:
     """The recipe as YAML text; ``parse_recipe(dump_recipe(r)) == r`` for every valid recipe."""
-    yaml = _yaml()
+    yaml: Any = _yaml()
     if not recipe.steps:
         raise RecipeError("the recipe has no steps: nothing to save")
     if recipe.version != RECIPE_VERSION:
@@ -254,7 +254,7 @@ def dump_recipe(recipe: Recipe) -> str:
         def increase_indent(self, flow=False, indentless=False):  # indent list items under 'steps:'
             return super().increase_indent(flow, False)
 
-    def represent_text(dumper, text: str):
+    def represent_text(dumper: Any, text: str) -> Any:
         # YAML folds the line breaks NEL, LS and PS inside plain and single-quoted text: only a
         # double-quoted scalar (escaped) reads them back as written
         style = '"' if any(ch in text for ch in "\x85\u2028\u2029") else None

@@ -6,7 +6,7 @@ how they are checked and normalised), its choices and its command-line flag.  Th
 (``cli.build_parser``), recipes (``EvalOptions.from_mapping``), the panel's saved settings and
 ``validated()`` all read that one declaration, so a new option is one field here.
 
-The field names and defaults are the documented ones (doc/decisions.md I1 and I4); recipes store
+The field names and defaults are the documented ones (doc/decisions.md I1, I4 and I7); recipes store
 exactly these keys, so renaming a field breaks recorded work.
 """
 

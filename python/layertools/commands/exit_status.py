@@ -1,4 +1,4 @@
-"""The command line's exit statuses and which error means which (doc/decisions.md I2), in one place
+"""The command line's exit statuses and which error means which (doc/decisions.md I2, I8), in one place
 for ``layertools eval | replay | memstat``, the batch entry and recorded macros run in ``klayout -b``."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Where this code runs, decided in one place: the KLayout application with a main window
+"""Where this code runs, decided in one place (doc/decisions.md I8): the KLayout application with a main window
 (:data:`GUI`), the application without one (:data:`BATCH`: ``klayout -b``, ``-zz``), or plain
 Python with the PyPI ``klayout`` module (:data:`STANDALONE`).  The panels' installer, recorded
 macros and the batch entry (``pymacros/layertools_replay.py``) all ask here.  Qt-free: it imports

@@ -26,8 +26,19 @@ from typing import TYPE_CHECKING
 from ..compat import db
 from ..language.ast import Call
 from ..language.functions import FUNCTIONS, zoid_corners
-from .geometry import (MANHATTANIZE_MIN_STEP_UM, Pieces, cut_corner_sized, edge_band, edge_wires, halo_band,
-                       manhattanize, manhattanize_on_grid, union, zoid_edge_bands, zoid_polygon)
+from .geometry import (
+    MANHATTANIZE_MIN_STEP_UM,
+    Pieces,
+    cut_corner_sized,
+    edge_band,
+    edge_wires,
+    halo_band,
+    manhattanize,
+    manhattanize_on_grid,
+    union,
+    zoid_edge_bands,
+    zoid_polygon,
+)
 
 if TYPE_CHECKING:  # the evaluators call these entries and pass themselves
     from .regions import RegionEvaluator, Value

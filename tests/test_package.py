@@ -18,13 +18,11 @@ from pathlib import Path
 
 import pytest
 
+import layertools
+import markdown_html  # scripts/: pyproject.toml's pytest pythonpath puts it on the path
+import package
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "scripts"))
-
-import package  # noqa: E402  (scripts/package.py)
-import markdown_html  # noqa: E402
-
-import layertools  # noqa: E402
 
 # KLayout's grain members in the order it writes them (laySaltGrain.cc, identical in 0.28.5 and 0.30).
 GRAIN_ORDER = ["name", "token", "hidden", "version", "api-version", "title", "doc", "doc-url", "url",

@@ -445,8 +445,9 @@ class ExpressionDock(pya.QDockWidget):
                     view_bridge.undo_step(target, _undo_title(options.to, expression), undoable):
                 # One EvalOptions from options(): every field the user can set reaches the engine.
                 try:
-                    result = engine.run(target.layout, target.cell, expression, options, progress=self._progress,
-                                        selection=selection, layer_aliases=aliases)
+                    result = engine.evaluate_with_options(target.layout, target.cell, expression, options,
+                                                          progress=self._progress, selection=selection,
+                                                          layer_aliases=aliases)
                 finally:  # before undo_step discards a cancelled run: a cancelled bar would cancel that too
                     self._progress.close()
                 panel_problem = self._show_layers(target, [result])

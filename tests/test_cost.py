@@ -13,9 +13,9 @@ from layertools.compat import db
 from layertools.engine import evaluate
 from layertools.engine.binding import bind
 from layertools.engine.cost import decide
+from layertools.hierarchy_stats import layout_statistics
 from layertools.language import parse
 from layertools.memstat import memory_report
-from layertools.hierarchy_stats import layout_statistics
 
 REPO = Path(__file__).resolve().parents[1]
 GIB = 1024 ** 3

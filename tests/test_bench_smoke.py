@@ -18,13 +18,12 @@ import klayout.db as db
 
 from conftest import REPO, data_file
 
-BENCH = REPO / "bench"
-sys.path.insert(0, str(BENCH))
+import drc  # bench/ modules: pyproject.toml's pytest pythonpath puts bench/ on the path
+import expressions
+import runner
+import xorcheck
 
-import drc  # noqa: E402  (bench modules, found through the path above)
-import expressions  # noqa: E402
-import runner  # noqa: E402
-import xorcheck  # noqa: E402
+BENCH = REPO / "bench"
 
 KLAYOUT = shutil.which("klayout")
 

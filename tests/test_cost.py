@@ -5,21 +5,19 @@ those measurements, and it sizes the tiles (no wall clocks here)."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
+import ladder  # bench/ladder.py: pyproject.toml's pytest pythonpath puts bench/ on the path
+from layertools.compat import db
+from layertools.engine import cost, evaluate
+from layertools.engine.binding import bind
+from layertools.language import parse
+from layertools.limits import MAX_TILES
+from layertools.memstat import memory_report
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "bench"))
-import ladder  # noqa: E402
-from layertools.compat import db  # noqa: E402
-from layertools.engine import evaluate  # noqa: E402
-from layertools.engine import cost  # noqa: E402
-from layertools.engine.binding import bind  # noqa: E402
-from layertools.language import parse  # noqa: E402
-from layertools.limits import MAX_TILES  # noqa: E402
-from layertools.memstat import memory_report  # noqa: E402
 
 GIB = 1024 ** 3
 CALIBRATION = json.loads((REPO / "bench" / "cost_calibration.json").read_text())["records"]

@@ -61,8 +61,18 @@ F1_CASES = [  # (case, expression, area in µm²)
     ("T35", "geomAnd(A)", 0), ("N1", "noop(A | B)", 2800), ("N2", "bloat(0, A, 0)", 1600),
     ("N3", "A & bloat(-2*1, B, 0)", 18 * 18), ("N4", "!(A | B | C)", 10000 - 4400 + 600),
     ("N5", "bloat(5, !A, 0)", 110 * 110 - 30 * 30), ("N6", "bloat(-5, !A, 0)", 10000 - 50 * 50 - (10000 - 90 * 90)),
-    ("N7", "A & \"3,0\"", 400),
+    ("N7", "A & \"3,0\"", 400), ("F1", "filt(A | box(80, 80, 90, 90), B)", 1600),  # the box misses B
+    ("M1", "manhattanize(1, A | B, 0)", 2800), ("M2", "manhattanize(3, A, 1)", 42 * 42),  # A to the 3 µm grid: 9..51
 ]
+
+
+def test_every_function_has_an_area_case():
+    """Each function the parser knows (language/functions.py) is evaluated in every strategy by a
+    case above; sqz reads the selection and has its own test (test_t82_t83)."""
+    from layertools.language import FUNCTIONS, parse
+    from layertools.language.ast import Call, walk
+    called = {node.name for _case, text, _area in F1_CASES for node in walk(parse(text)) if isinstance(node, Call)}
+    assert set(FUNCTIONS) - called == {"sqz"}
 
 
 @pytest.mark.parametrize("strategy, partition", STRATEGIES, ids=IDS)

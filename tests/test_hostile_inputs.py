@@ -313,7 +313,7 @@ def test_recipe_errors_found_against_the_layout_name_file_and_line(input_file, t
 
 def test_the_engine_boundary_turns_any_other_exception_into_a_message(monkeypatch):
     """A bug inside the engine (simulated) gives EvaluationError and leaves the layout unchanged."""
-    import layertools.engine as engine
+    import layertools.engine.evaluation as engine
     from layertools.errors import EvaluationError
     layout = small_layout()
     before = snapshot(layout)

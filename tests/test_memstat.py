@@ -12,14 +12,21 @@ from pathlib import Path
 import pytest
 
 from conftest import data_file
+from layertools.compat import db
+from layertools.memstat import (
+    MASTER_CATEGORIES,
+    capture_c_stdout,
+    mem_statistics,
+    memory_report,
+    parse_mem_statistics,
+    process_memory,
+    read_with_report,
+    shapes_memory_by_layer,
+)
+from layertools.memstat.command import memstat_command
+from layertools.memstat.klayout_statistics import MASTER_HEADER, format_block
 
 REPO = Path(__file__).resolve().parents[1]
-from layertools.compat import db
-from layertools.memstat import (MASTER_CATEGORIES, capture_c_stdout, mem_statistics, memory_report,
-                                parse_mem_statistics, process_memory, read_with_report,
-                                shapes_memory_by_layer)
-from layertools.memstat.command import memstat_command
-from layertools.memstat.report import MASTER_HEADER, format_block
 
 PYTHON_PATH = str(REPO / "python")
 

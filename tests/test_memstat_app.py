@@ -12,9 +12,9 @@ import os
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
-from pathlib import Path
 
 from conftest import data_file
 

@@ -330,17 +330,6 @@ main_window().menu().action("tools_menu.packages").trigger()
 emit("folder_exists_after", os.path.exists(PARAMS["folder"]))
 '''
 
-NO_PACKAGE_CHECK = r'''
-menu = main_window().menu()
-emit("menu", menu.is_valid("tools_menu.layertools_menu"))
-emit("toolbar", [p for p in menu.items("@toolbar") if "layertools" in p])
-emit("docks", [n for n in ("layertools_expression_dock", "layertools_memory_dock") if main_window().findChild(n)])
-try:
-    import layertools
-    emit("importable", layertools.__file__)
-except ImportError:
-    emit("importable", False)
-'''
 
 
 def test_uninstall_with_the_package_manager_removes_everything(salt):

@@ -54,7 +54,7 @@ def _band_on_worker(task: BandTask, region_inputs: dict[str, bytes]) -> BandResu
 
 
 class Distributor:
-    """Runs the tiles of tiled evaluations on a Dask cluster; see ``engine.run(distribute=...)``."""
+    """Runs the tiles of tiled evaluations on a Dask cluster; see ``engine.evaluate_with_options(distribute=...)``."""
 
     def __init__(self, client, input_file: InputFile, address: str,
                  log: Callable[[str], None] | None = None, bands_per_worker: int = BANDS_PER_WORKER):

@@ -48,10 +48,10 @@ def run(args: argparse.Namespace) -> int:
             from ..engine.explain import explain
             fields = {k: v for k, v in options.as_dict().items() if k not in ("to", "cell")}
             print(explain(layout, cell, args.expression, options.to, **fields).text())
-        from ..engine import run as evaluate
+        from ..engine import evaluate_with_options
         # Always a progress callback, also without a terminal: tiles then run in bands, and a
         # Ctrl-C or SIGTERM (delivered to Python only between KLayout calls) stops the run there.
-        result = evaluate(layout, cell, args.expression, options, progress=progress, distribute=distribute)
+        result = evaluate_with_options(layout, cell, args.expression, options, progress=progress, distribute=distribute)
         progress.stage(f"writing {args.output}")
         started = time.perf_counter()
         written = None

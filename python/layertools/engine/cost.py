@@ -64,7 +64,7 @@ POINTS_PER_TILE = 250_000
 
 @dataclass
 class Counts:
-    """What the model reads, counted before evaluating (``layertools.stats``, the bound expression)."""
+    """What the model reads, counted before evaluating (``layertools.hierarchy_stats``, the bound expression)."""
 
     points_flat: int           # outline points on the layers read, every placement counted
     points_stored: int         # the same, each stored shape once
@@ -100,7 +100,7 @@ class Counts:
 def count(layout, cell, bound, depth: int | None = None) -> Counts:
     """The counts of evaluating ``bound`` (a BoundExpression) in ``cell``."""
     from ..language.ast import walk
-    from ..stats import layout_statistics
+    from ..hierarchy_stats import layout_statistics
     stats = layout_statistics(layout, cell, layers=sorted(bound.layer_indexes), depth=depth)
     flat = {entry.index: entry.flat for entry in stats.layers}
     referenced = sum(flat.get(bound.layer_of[id(node)], 0) for node in walk(bound.tree) if id(node) in bound.layer_of)

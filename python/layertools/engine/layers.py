@@ -106,7 +106,7 @@ def closest_layer_labels(name: str, labels: list[str], count: int) -> list[str]:
 
 
 @dataclass
-class Target:
+class ToLayer:
     """The To layer: an existing layer index, or the LayerInfo to create when writing."""
 
     info: "db.LayerInfo"
@@ -138,7 +138,7 @@ def _target_numbers(text: str) -> "tuple[str | None, int, int] | None":
     return None
 
 
-def resolve_target(layout: "db.Layout", spec: str, aliases: dict[str, int] | None = None) -> Target:
+def resolve_target(layout: "db.Layout", spec: str, aliases: dict[str, int] | None = None) -> ToLayer:
     """Parse a To layer: ``L/D``, ``name``, ``name L/D`` or ``name (L/D)``; find it or plan its creation."""
     text = (spec or "").strip()
     if not text:
@@ -152,7 +152,7 @@ def resolve_target(layout: "db.Layout", spec: str, aliases: dict[str, int] | Non
         else:
             info = db.LayerInfo(layer, datatype) if name is None else db.LayerInfo(layer, datatype, name)
         label = f"{layer}/{datatype}" if name is None else f"{name} ({layer}/{datatype})"
-        return Target(info, index, label)
+        return ToLayer(info, index, label)
     if len(text.split()) > 1 or any(ch in text for ch in "()&|^!~+*-/,="):
         raise OptionError(f"target layer {spec!r} is not a layer: write L/D, a name, or 'name L/D'")
     found = find_layers_by_name(layout, text, aliases)
@@ -160,8 +160,8 @@ def resolve_target(layout: "db.Layout", spec: str, aliases: dict[str, int] | Non
         labels = ", ".join(layer_label(layout, i) for i in found)
         raise OptionError(f"target layer name {text!r} is ambiguous: {labels}")
     if found:
-        return Target(layout.get_info(found[0]), found[0], text)
-    return Target(db.LayerInfo(text), None, text)
+        return ToLayer(layout.get_info(found[0]), found[0], text)
+    return ToLayer(db.LayerInfo(text), None, text)
 
 
 def layers_read(expression: str, target: str | None = None) -> "set[tuple[int, int]] | None":

@@ -15,14 +15,13 @@ from typing import Callable
 
 from ..compat import db
 from ..errors import OptionError
+from ..language.ast import Binary, Call, LayerRef, Node, Number, Unary, truthy
 from ..limits import MAX_TILES, MIN_TILE_DBU
-from ..language.ast import Binary, Call, LayerRef, Node, Number, Unary
-from .binding import BoundExpression, cuts_corners
+from .binding import BoundExpression
+from .functions import function_of
+from .geometry import octagon
 from .output import TRANSPOSE_EXPRESSION, break_polygons
-from .regions import LayerSource, RegionEvaluator, _scalar_identity, _truthy, octagon
-
-# Functions the tile script expresses directly (everything else is computed once, flat).
-_LOCAL_CALLS = {"bloat", "geomOr", "geomAndNot", "geomNot", "noop"}
+from .regions import LayerSource, RegionEvaluator, scalar_identity
 
 
 @dataclass
@@ -105,7 +104,7 @@ class TileCompiler:
 
     def node(self, node: Node) -> str:
         if isinstance(node, Number):
-            return "ref" if _truthy(node.value) else "none"
+            return "ref" if truthy(node.value) else "none"
         if isinstance(node, LayerRef):
             key = (self.bound.layer_of[id(node)], self.bound.cell_of.get(id(node)))
             if key not in self.script.layer_inputs:
@@ -115,14 +114,14 @@ class TileCompiler:
             return self.script.temp(f"ref - {self.node(node.operand)}")
         if isinstance(node, Binary):
             return self.binary(node.op, node.left, node.right)
-        if isinstance(node, Call) and self.is_local(node):
-            return self.call(node)
-        return self.precomputed(node)
+        if isinstance(node, Call) and function_of(node).per_tile(node):
+            return function_of(node).tile(self, node)
+        return self.precomputed(node)  # needs the whole picture, or has no tile form
 
     def binary(self, op: str, left: Node, right: Node) -> str:
         for scalar, other, scalar_left in ((left, right, True), (right, left, False)):
             if isinstance(scalar, Number):
-                shortcut = _scalar_identity(op, _truthy(scalar.value), scalar_left)
+                shortcut = scalar_identity(op, truthy(scalar.value), scalar_left)
                 if shortcut == "other":
                     return self.node(other)
                 if shortcut == "empty":
@@ -130,48 +129,8 @@ class TileCompiler:
         symbol = {"&": "&", "*": "&", "|": "|", "+": "|", "-": "-", "^": "^"}[op]
         return self.script.temp(f"{self.node(left)} {symbol} {self.node(right)}")
 
-    def is_local(self, node: Call) -> bool:
-        if node.name in _LOCAL_CALLS:
-            if node.name != "bloat":
-                return True
-            shrinks_cut = cuts_corners(node) and node.constants[0] < 0  # grows the complement: whole picture
-            return not (int(node.constants[1]) & 0x8) and not shrinks_cut
-        if node.name == "edges":
-            return int(node.constants[1]) <= 4
-        return node.name in ("geomAnd", "geomXor") and len(node.args) == 2
-
-    def call(self, node: Call) -> str:
-        name, args = node.name, node.args
-        if name == "bloat":
-            dist = self.flat.dbu_of(node.constants[0])
-            inner = self.node(args[1])
-            if dist == 0:
-                return inner
-            if cuts_corners(node):
-                return self.cut_corner_sized(inner, dist)
-            return self.script.temp(f"{inner}.sized({dist}, {dist}, 2)")
-        if name == "edges":
-            dist = abs(self.flat.dbu_of(node.constants[0]))
-            inner = self.node(args[1])
-            if dist == 0:
-                return "none"
-            if int(node.constants[1]) == 4:  # regions.halo
-                return self.script.temp(f"{self.cut_corner_sized(inner, dist)} - {inner}")
-            return self.script.temp(f"{inner}.sized({dist}, {dist}, 2) - {inner}.sized({-dist}, {-dist}, 2)")
-        if name == "geomOr":
-            return self.script.temp(" | ".join(self.node(arg) for arg in args))
-        if name == "geomAnd":
-            return self.binary("&", args[0], args[1])
-        if name == "geomXor":
-            return self.binary("^", args[0], args[1])
-        if name == "geomAndNot":
-            return self.binary("-", args[0], args[1])
-        if name == "geomNot":
-            return self.script.temp(f"ref - {self.node(args[0])}")
-        return self.node(args[0])  # noop
-
     def cut_corner_sized(self, inner: str, dist: int) -> str:
-        """regions.cut_corner_sized for a growing ``dist``, in the tile script."""
+        """geometry.cut_corner_sized for a growing ``dist``, in the tile script."""
         points = ", ".join(f"Point.new({p.x}, {p.y})" for p in octagon(dist).each_point_hull())
         return self.script.temp(f"({inner} | {inner}.edges.extended(0, 0, {dist}, 0, false)"
                                 f" | {inner}.minkowski_sum(Polygon.new([{points}]))).merged")

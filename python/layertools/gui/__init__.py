@@ -3,7 +3,8 @@
 This module is safe to import anywhere (the PyPI module, ``klayout -b``, the GUI): it decides in one
 place where we run (:func:`environment`) and imports Qt-dependent code (the docks) only when
 installing into a real main window.  ``install()`` never raises; its problems go to
-``<KLAYOUT_HOME>/layertools.log`` and KLayout's log, and into the returned ``InstallReport``.  The autorun macro (``pymacros/layertools_autorun.py``) is just::
+``<KLAYOUT_HOME>/layertools.log`` and KLayout's log, and into the returned ``InstallReport``.  The
+autorun macro (``pymacros/layertools_autorun.py``) is just::
 
     import layertools.gui
     layertools.gui.install()
@@ -19,7 +20,7 @@ STANDALONE = "standalone"  # plain Python with the PyPI ``klayout`` module (no Q
 def environment() -> str:
     """Where this code runs: :data:`GUI`, :data:`BATCH` or :data:`STANDALONE`."""
     try:
-        import pya  # type: ignore[import-not-found]
+        import pya
     except ImportError:
         return STANDALONE
     # The PyPI module ships a ``pya`` shim too, but without Application/MainWindow or Qt classes.

@@ -28,7 +28,7 @@ from ..klayout_fixes import repair_free_layer_slots
 from ..options import DEFAULT_PARTITION, FORMATS, JOIN_MAX_POLY_VERTS, MAX_DEPTH, STRATEGIES, EvalOptions, EvalResult
 from . import view_bridge
 from .registers import REGISTER_COUNT, RegisterStore, load_panel_state, save_panel_state
-from .view_bridge import KLayoutProgress, NoLayoutError, Target
+from .view_bridge import KLayoutProgress, NoLayoutError, ViewCell
 
 DOCK_NAME = "layertools_expression_dock"
 FORMAT_LABELS = {"default": "Default", "joined": "Joined", "hsplit": "Horiz Split", "vsplit": "Vert Split"}
@@ -445,8 +445,9 @@ class ExpressionDock(pya.QDockWidget):
                     view_bridge.undo_step(target, _undo_title(options.to, expression), undoable):
                 # One EvalOptions from options(): every field the user can set reaches the engine.
                 try:
-                    result = engine.run(target.layout, target.cell, expression, options, progress=self._progress,
-                                        selection=selection, layer_aliases=aliases)
+                    result = engine.evaluate_with_options(target.layout, target.cell, expression, options,
+                                                          progress=self._progress, selection=selection,
+                                                          layer_aliases=aliases)
                 finally:  # before undo_step discards a cancelled run: a cancelled bar would cancel that too
                     self._progress.close()
                 panel_problem = self._show_layers(target, [result])
@@ -479,7 +480,7 @@ class ExpressionDock(pya.QDockWidget):
         return result
 
     @staticmethod
-    def _show_layers(target: Target, results) -> str:
+    def _show_layers(target: ViewCell, results) -> str:
         """Layer-panel entries for the written layers (inside the undo step).  The result is already
         in the layout here, so a failure is reported as a warning, never as a failed evaluation."""
         try:
@@ -497,7 +498,7 @@ class ExpressionDock(pya.QDockWidget):
         if self._progress is not None:
             self._progress.cancel()
 
-    def _show_result(self, result: EvalResult, target: Target, options: EvalOptions) -> None:
+    def _show_result(self, result: EvalResult, target: ViewCell, options: EvalOptions) -> None:
         notes = []
         if options.fast and target.editable:
             notes.append("Fast mode: not undoable, undo history cleared")
@@ -651,7 +652,7 @@ class ExpressionDock(pya.QDockWidget):
             return self._fail(exc, f"Cannot replay {path}: {exc}")
         return self.replay(recipe, target=target, source=os.path.basename(path))
 
-    def replay(self, recipe, target: Target | None = None, source: str = "recipe") -> list[EvalResult] | None:
+    def replay(self, recipe, target: ViewCell | None = None, source: str = "recipe") -> list[EvalResult] | None:
         from .. import recipe as recipes
         if self._busy:
             return None
@@ -699,7 +700,7 @@ class ExpressionDock(pya.QDockWidget):
         self.last_result = results[-1] if results else None
         return results
 
-    def _record_step(self, expression: str, options: EvalOptions, target: Target) -> None:
+    def _record_step(self, expression: str, options: EvalOptions, target: ViewCell) -> None:
         if self._recording is None:
             return
         from ..recipe import step_from_evaluation

@@ -41,8 +41,9 @@ class NoLayoutError(Exception):
 
 
 @dataclass
-class Target:
-    """The view, cellview and cell an evaluation acts on."""
+class ViewCell:
+    """The cell shown in a layout view, with that view, its cellview and layout: what a panel
+    evaluates in and writes to."""
 
     view: "pya.LayoutView"
     cellview: "pya.CellView"
@@ -59,7 +60,7 @@ class Target:
         return len(tops) == 1 and tops[0] == self.cell.cell_index()
 
 
-def current_target() -> Target:
+def current_target() -> ViewCell:
     """The current view's current cell, or NoLayoutError saying why there is none."""
     view = pya.LayoutView.current()
     if view is None:
@@ -70,10 +71,10 @@ def current_target() -> Target:
     cell = cellview.cell
     if cell is None:
         raise NoLayoutError("No cell is selected: choose a cell in the Cells panel first.")
-    return Target(view, cellview, cellview.layout(), cell)
+    return ViewCell(view, cellview, cellview.layout(), cell)
 
 
-def layer_choices(target: Target) -> list[str]:
+def layer_choices(target: ViewCell) -> list[str]:
     """Texts offered by the To-layer completion: every layer as 'L/D' or 'NAME L/D', and the
     names given to layers in the layer panel."""
     choices: list[str] = []
@@ -86,7 +87,7 @@ def layer_choices(target: Target) -> list[str]:
     return sorted(set(choices), key=_natural_key)
 
 
-def panel_layer_names(target: Target) -> dict[str, int]:
+def panel_layer_names(target: ViewCell) -> dict[str, int]:
     """Layer-panel names (e.g. from a .lyp file) of this cellview's layers: name -> layer index."""
     names: dict[str, int] = {}
     for node in _layer_nodes(target.view):
@@ -98,21 +99,7 @@ def panel_layer_names(target: Target) -> dict[str, int]:
     return names
 
 
-def resolve_panel_name(target: Target, text: str) -> str:
-    """Turn a To-layer text that is only a layer-panel name into the layer's 'L/D' (so a new
-    layer is not created under that name); any other text is returned unchanged."""
-    wanted = text.strip().lower()
-    for index in target.layout.layer_indexes():
-        info = target.layout.get_info(index)
-        if info.name and info.name.lower() == wanted:
-            return text.strip()
-    for name, index in panel_layer_names(target).items():
-        if name.lower() == wanted:
-            return _layer_text(target.layout.get_info(index))
-    return text.strip()
-
-
-def show_result_layer(target: Target, layer_index: int) -> bool:
+def show_result_layer(target: ViewCell, layer_index: int) -> bool:
     """Make ``layer_index`` visible in the layer panel: insert an entry with a real colour, or make
     an existing hidden entry visible.  Returns True when an entry was inserted.  Call it inside
     the evaluation's transaction (see the module notes)."""
@@ -147,7 +134,7 @@ def show_result_layer(target: Target, layer_index: int) -> bool:
     return True
 
 
-def make_current_layer(target: Target, layer_index: int) -> None:
+def make_current_layer(target: ViewCell, layer_index: int) -> None:
     """Make the layer-panel entry of ``layer_index`` the current one, which the Layers list scrolls
     into view (a new result is appended at the bottom of a long list).  Deferred to the event loop:
     set at once, the layer list's own deferred rebuild after the insert dropped it (measured)."""
@@ -209,7 +196,7 @@ def _luminance(colour: int) -> float:
     return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
 
 
-def selection_regions(target: Target) -> dict[int, "pya.Region"]:
+def selection_regions(target: ViewCell) -> dict[int, "pya.Region"]:
     """The selected shapes of the current cell per layer, in the cell's coordinates (for sqz)."""
     regions: dict[int, pya.Region] = {}
     cv_index = target.cellview.index()
@@ -234,7 +221,7 @@ def selection_regions(target: Target) -> dict[int, "pya.Region"]:
 
 
 @contextlib.contextmanager
-def undo_step(target: Target, description: str, undoable: bool) -> Iterator[None]:
+def undo_step(target: ViewCell, description: str, undoable: bool) -> Iterator[None]:
     """One undo step around the body (nothing when ``undoable`` is False); when the body raises
     (a cancelled or failed run) the transaction is dropped, leaving the undo history as it was."""
     if not undoable:
@@ -318,7 +305,7 @@ class KLayoutProgress:
 
     def __init__(self, title: str):
         self._title = title
-        self._bar = None
+        self._bar: pya.RelativeProgress | None = None
         self._last = 0
         self._cancelled = False
         self.updates = 0

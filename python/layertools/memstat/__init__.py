@@ -9,14 +9,28 @@
 
 from __future__ import annotations
 
-from .advice import (Advice, MemoryEstimate, StrategySuggestion, advise, estimate_memory, human_bytes,
-                     suggest_partition, suggest_strategy)
+from .advice import (
+                     Advice,
+                     MemoryEstimate,
+                     StrategySuggestion,
+                     advise,
+                     estimate_memory,
+                     human_bytes,
+                     suggest_partition,
+                     suggest_strategy,
+)
 from .capture import CaptureError, capture_c_stdout
 from .command import memstat_command
-from .document import LayerMemory, MemoryReport, memory_report, read_layout_for_report, read_with_report
+from .klayout_statistics import (
+                     MASTER_CATEGORIES,
+                     MemoryLine,
+                     MemoryStatistics,
+                     mem_statistics,
+                     parse_mem_statistics,
+                     shapes_memory_by_layer,
+)
+from .memory_report import LayerMemory, MemoryReport, memory_report, read_layout_for_report, read_with_report
 from .process import LoadTiming, ProcessMemory, process_memory
-from .report import (MASTER_CATEGORIES, MemoryLine, MemoryStatistics, mem_statistics, parse_mem_statistics,
-                     shapes_memory_by_layer)
 
 __all__ = [
     "memory_report", "read_with_report", "read_layout_for_report", "MemoryReport", "LayerMemory",

@@ -11,9 +11,13 @@ calibration ladder (half to twice); flat's lower end is its input regions alone.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 from ..engine.cost import FLAT_BYTES_PER_POINT, NICE_PARTITIONS, PEAK, Counts, largest_partition, peak_bytes
-from ..stats import LayoutStats
+from ..hierarchy_stats import LayoutStats
+
+if TYPE_CHECKING:
+    from .memory_report import MemoryReport
 
 #: The model's measured accuracy on the calibration ladder: every peak within half to twice the prediction.
 ACCURACY = 2.0
@@ -129,7 +133,7 @@ def suggest_strategy(stats: LayoutStats, threads: int = 0, memory_budget: int | 
                               estimate_memory(stats, decision.predictions["tiled"].partition_um, threads))
 
 
-def advise(report) -> list[Advice]:
+def advise(report: MemoryReport) -> list[Advice]:
     """Advice drawn from a MemoryReport, each with the figure that supports it."""
     items: list[Advice] = []
     stats = report.statistics

@@ -12,7 +12,7 @@ import sys
 
 from ..errors import LayertoolsError
 from ..layoutio import LayoutFileError
-from .document import memory_report, read_layout_for_report
+from .memory_report import memory_report, read_layout_for_report
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 

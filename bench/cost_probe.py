@@ -19,8 +19,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import ladder  # noqa: E402
 import klayout.db as db  # noqa: E402
+
+import ladder  # noqa: E402
 from layertools.engine import evaluate  # noqa: E402
 from layertools.engine.binding import bind  # noqa: E402
 from layertools.engine.cost import count, decide  # noqa: E402

@@ -35,13 +35,13 @@ from dataclasses import dataclass, field
 from ..limits import MAX_TILES
 
 #: Fitted by bench/fit_cost.py on bench/cost_calibration.json: CPU seconds per unit of each term.
-TIME = {"flat": {"setup": 0.0, "point": 8.57e-07},
+TIME: dict[str, dict[str, float]] = {"flat": {"setup": 0.0, "point": 8.57e-07},
         "tiled": {"setup": 0.00489, "point": 7.6e-07, "tile": 0.00035, "tile_point": 1.44e-08},
         "deep": {"setup": 0.0, "point": 1.07e-06, "instance": 3.9e-05, "cell": 0.0}}
 #: Fitted the same way: peak bytes above the loaded layout per unit of each term.  A tile is a
 #: small flat evaluation: its working set per point is flat's (held, not fitted).
 FLAT_BYTES_PER_POINT = 86
-PEAK = {"flat": {"point": FLAT_BYTES_PER_POINT},
+PEAK: dict[str, dict[str, float]] = {"flat": {"point": FLAT_BYTES_PER_POINT},
         "tiled": {"setup": 4250000.0, "tile_point": FLAT_BYTES_PER_POINT, "point": 3.35},
         "deep": {"setup": 4710000.0, "point": 93.7, "instance": 0.0, "cell": 29300.0}}
 #: Tiled's cost per point grows with the points in a tile (measured: the fastest tiles held 30 k to
@@ -93,8 +93,8 @@ class Counts:
                           "halo_um": max(stats.halo_um, halo_um)})
         left, bottom, right, top = stats.bbox or (0.0, 0.0, 0.0, 0.0)
         return cls(stats.points_flat, stats.points_stored, right - left, top - bottom, stats.cells,
-                   stats.instances, stats.placements, stats.single_instances_flat + stats.array_members_flat, reads, inverts,
-                   halo_um)
+                   stats.instances, stats.placements, stats.single_instances_flat + stats.array_members_flat,
+                   reads, inverts, halo_um)
 
     def as_dict(self) -> dict:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
@@ -102,8 +102,8 @@ class Counts:
 
 def count(layout, cell, bound, depth: int | None = None) -> Counts:
     """The counts of evaluating ``bound`` (a BoundExpression) in ``cell``."""
-    from ..language.ast import walk
     from ..hierarchy_stats import layout_statistics
+    from ..language.ast import walk
     stats = layout_statistics(layout, cell, layers=sorted(bound.layer_indexes), depth=depth)
     flat = {entry.index: entry.flat for entry in stats.layers}
     referenced = sum(flat.get(bound.layer_of[id(node)], 0) for node in walk(bound.tree) if id(node) in bound.layer_of)

@@ -98,7 +98,7 @@ def _formula(counts: Counts, strategy: str, threads: int, partition_um: float | 
     coefficients = PEAK[strategy]
     if strategy == "flat":
         return f"{FLAT_BYTES_PER_POINT} B x {counts.points_flat:,} flat input points"
-    if strategy == "tiled":
+    if strategy == "tiled" and partition_um:
         from ..engine.cost import tiles
         count = tiles(counts, partition_um)
         return (f"{human_bytes(coefficients['setup'])} + {FLAT_BYTES_PER_POINT} B x {counts.points_flat // count:,}"

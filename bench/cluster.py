@@ -93,6 +93,8 @@ def main() -> int:
                           f"{local_count} shapes, XOR area {(cluster_region ^ local_region).area()}", file=sys.stderr)
                     return 1
             case["cluster"][count] = {"seconds": round(seconds, 3), "identical": identical, "shapes": cluster_count,
+                                      # the figures below mean little when this exceeds the core count
+                                      "loadavg_1min_after": round(os.getloadavg()[0], 2),
                                       **{k: round(v, 3) for k, v in distributor.seconds.items()}}
         one = case["cluster"].get(1)
         if one:

@@ -3,7 +3,7 @@
 
     python3 bench/ladder_plot.py bench/results/ladder/ladder.json -o doc/images/ladder.png
 
-The plot (log-log): wall time and peak RSS against flat shapes on the layers the expression reads,
+The plot (log-log): wall time, CPU time and peak RSS against flat shapes on the layers the expression reads,
 one line per engine, one column per family (today's files as single points in the last column).
 The exponents: least-squares slope of log(wall), log(CPU) and log(peak RSS) against log(flat
 shapes), per engine and family; for deep on arrays also against stored shapes.  A later file's
@@ -19,7 +19,7 @@ import math
 import sys
 from typing import Dict, List, Optional, Tuple
 
-from ladder_report import figures
+from ladder_report import ENGINES, figures
 
 FAMILIES = ("array", "flattened", "fill")
 STYLE = {  # engine -> (colour, marker, line style)
@@ -72,11 +72,15 @@ def exponents(cases: Dict[str, Dict], engines: List[str]) -> List[List[str]]:
                 points = series(cases, family, engine, x_key)
                 if len(points) < 2:
                     continue
+                if len({x for x, _ in points}) < 2:   # e.g. stored shapes of an array: the same at every k
+                    rows.append([family, engine, x_key.replace("_", " "), f"{points[0][0]:.3g} at every size",
+                                 "—", "—", "—"])
+                    continue
                 cells = []
                 for metric in ("wall_s", "cpu_s", "rss"):
                     every = slope([(x, found[metric]) for x, found in points])
                     top = slope([(x, found[metric]) for x, found in points[-2:]])
-                    cells.append(f"{every:.2f} ({top:.2f})")
+                    cells.append("—" if every is None else f"{every:.2f} ({top:.2f})")
                 span = f"{points[0][0]:.3g}–{points[-1][0]:.3g} ({len(points)})"
                 rows.append([family, engine, x_key.replace("_", " "), span, *cells])
     return rows
@@ -88,9 +92,9 @@ def plot(cases: Dict[str, Dict], engines: List[str], out: str) -> None:
     import matplotlib.pyplot as plt
     today = [case for case in cases.values() if case["family"] == "today"]
     columns = list(FAMILIES) + (["today"] if today else [])
-    fig, axes = plt.subplots(2, len(columns), figsize=(4.2 * len(columns), 7.5), squeeze=False)
+    fig, axes = plt.subplots(3, len(columns), figsize=(4.2 * len(columns), 10.5), squeeze=False)
     for column, family in enumerate(columns):
-        time_ax, memory_ax = axes[0][column], axes[1][column]
+        time_ax, cpu_ax, memory_ax = axes[0][column], axes[1][column], axes[2][column]
         for engine in engines:
             colour, marker, line = STYLE.get(engine, ("tab:purple", "x", "-"))
             if family == "today":
@@ -102,16 +106,20 @@ def plot(cases: Dict[str, Dict], engines: List[str], out: str) -> None:
             if not points:
                 continue
             xs = [x for x, _ in points]
+            label = ENGINES.get(engine, engine)
             time_ax.plot(xs, [found["wall_s"] for _, found in points], color=colour, marker=marker,
-                         linestyle=line, label=engine)
+                         linestyle=line, label=label)
+            cpu_ax.plot(xs, [found["cpu_s"] for _, found in points], color=colour, marker=marker,
+                        linestyle=line, label=label)
             memory_ax.plot(xs, [found["rss"] / 1e6 for _, found in points], color=colour, marker=marker,
-                           linestyle=line, label=engine)
+                           linestyle=line, label=label)
         if family == "today":
             for case in today:
                 time_ax.annotate(case["case"], (case["flat_shapes"], time_ax.get_ylim()[0]), fontsize=7,
                                  rotation=90, va="bottom")
         time_ax.set_title(family if family != "today" else "today's cases (points)")
-        for ax, label in ((time_ax, "wall time, s"), (memory_ax, "peak RSS, MB")):
+        for ax, label in ((time_ax, "wall time, s"), (cpu_ax, "CPU time (user+sys), s"),
+                          (memory_ax, "peak RSS, MB")):
             ax.set_xscale("log")
             ax.set_yscale("log")
             ax.grid(True, which="both", alpha=0.3)

@@ -10,6 +10,20 @@ import statistics
 import sys
 from typing import Dict, List, Optional
 
+#: engine id -> what the report calls it.  lt = layertools eval (PyPI klayout), drc = KLayout's DRC
+#: engine in the application (0.28.5), xic = Xic 4.3.14 (single-threaded).
+ENGINES = {
+    "lt-flat": "layertools flat",
+    "lt-tiled": "layertools tiled 100 µm, 2 thr",
+    "lt-deep": "layertools deep, 2 thr",
+    "lt-auto": "layertools auto, 2 thr",
+    "lt-auto-t1": "layertools auto, 1 thr",
+    "drc-flat": "DRC flat",
+    "drc-deep": "DRC deep",
+    "drc-tiled": "DRC tiled 100 µm, 2 thr",
+    "xic": "Xic, 1 thr",
+    "lt-auto-ro": "layertools auto, 2 thr, --result-only",
+}
 LT_FIXED = ("lt-flat", "lt-tiled", "lt-deep")
 DRC = ("drc-flat", "drc-deep", "drc-tiled")
 

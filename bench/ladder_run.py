@@ -36,6 +36,7 @@ sys.path.insert(0, BENCH_DIR)
 import ladder  # noqa: E402
 from drc import drc_script  # noqa: E402
 from expressions import WORKLOADS, Binary, Expr, L  # noqa: E402
+from ladder_report import ENGINES  # noqa: E402
 from machine import machine_info  # noqa: E402
 from runner import measure  # noqa: E402
 
@@ -46,20 +47,6 @@ RESULTS = os.path.join(BENCH_DIR, "results", "ladder")
 #: A second run is made of every configuration faster than this (the machine is shared).
 REPEAT_BELOW_S = 30.0
 
-#: engine id -> what the report calls it.  lt = layertools eval (PyPI klayout), drc = KLayout's DRC
-#: engine in the application (0.28.5), xic = Xic 4.3.14 (single-threaded).
-ENGINES = {
-    "lt-flat": "layertools flat",
-    "lt-tiled": "layertools tiled 100 µm, 2 thr",
-    "lt-deep": "layertools deep, 2 thr",
-    "lt-auto": "layertools auto, 2 thr",
-    "lt-auto-t1": "layertools auto, 1 thr",
-    "drc-flat": "DRC flat",
-    "drc-deep": "DRC deep",
-    "drc-tiled": "DRC tiled 100 µm, 2 thr",
-    "xic": "Xic, 1 thr",
-    "lt-auto-ro": "layertools auto, 2 thr, --result-only",
-}
 MAIN_ENGINES = tuple(e for e in ENGINES if e != "lt-auto-ro")
 
 SKY130_MIX = WORKLOADS["sky130"]["mix"].expr

@@ -19,7 +19,7 @@ import math
 import sys
 from typing import Dict, List, Optional, Tuple
 
-from ladder_report import ENGINES, figures
+from ladder_report import ENGINES, figures, load
 
 FAMILIES = ("array", "flattened", "fill")
 STYLE = {  # engine -> (colour, marker, line style)
@@ -28,16 +28,6 @@ STYLE = {  # engine -> (colour, marker, line style)
     "drc-flat": ("tab:blue", "o", "--"), "drc-deep": ("tab:green", "^", "--"), "drc-tiled": ("tab:orange", "s", "--"),
     "xic": ("tab:red", "D", "-."),
 }
-
-
-def load(paths: List[str]) -> Dict[str, Dict]:
-    cases: Dict[str, Dict] = {}
-    for path in paths:
-        with open(path) as handle:
-            for case in json.load(handle)["cases"]:
-                if "flat_shapes" in case:
-                    cases[case["case"]] = case
-    return cases
 
 
 def series(cases: Dict[str, Dict], family: str, engine: str, x_key: str = "flat_shapes") -> List[Tuple[float, Dict]]:

@@ -1,6 +1,9 @@
 """The ladder's markdown report from ``ladder.json``: one table of every run, then the issue's targets.
 
     python3 bench/ladder_report.py bench/results/ladder/ladder.json      # prints the report
+    python3 bench/ladder_report.py --summary A.json B.json               # one row per case (doc table)
+
+Several files merge case by case (a later file's case replaces an earlier one of the same name).
 """
 
 from __future__ import annotations
@@ -26,6 +29,17 @@ ENGINES = {
 }
 LT_FIXED = ("lt-flat", "lt-tiled", "lt-deep")
 DRC = ("drc-flat", "drc-deep", "drc-tiled")
+
+
+def load(paths: List[str]) -> Dict[str, Dict]:
+    """case name -> case record, merged over ``paths`` (later files win)."""
+    cases: Dict[str, Dict] = {}
+    for path in paths:
+        with open(path) as handle:
+            for case in json.load(handle)["cases"]:
+                if "flat_shapes" in case:
+                    cases[case["case"]] = case
+    return cases
 
 
 def figures(entry: Optional[Dict]) -> Optional[Dict]:
@@ -97,8 +111,35 @@ def render(run: Dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def summary(cases: Dict[str, Dict]) -> str:
+    """One row per case: every engine's median wall (CPU) s and peak MB, or why it has none."""
+    columns = [engine for engine in ENGINES if any(engine in case["engines"] for case in cases.values())]
+    lines = ["| case | flat / stored shapes read | " + " | ".join(ENGINES[e] for e in columns) + " |",
+             "|---|---|" + "---|" * len(columns)]
+    for case in cases.values():
+        cells = []
+        for engine in columns:
+            entry = case["engines"].get(engine)
+            found = figures(entry)
+            if found:
+                cell = f"{found['wall_s']:.3g} ({found['cpu_s']:.3g}) s, {found['rss'] / 1e6:,.0f} MB"
+                xor = entry.get("xor")
+                if xor is not None and not xor.get("equal"):
+                    cell += " **XOR differs**"
+            elif entry and entry.get("skipped"):
+                cell = "skipped: " + entry["skipped"].replace(" at ", " at ")
+            elif entry and entry.get("runs"):
+                last = entry["runs"][-1]
+                cell = f"{last['failure']} ({last['cpu_s']:.3g} s CPU)"
+            else:
+                cell = "—"
+            cells.append(cell)
+        lines.append(f"| {case['case']} | {case['flat_shapes']:,} / {case['stored_shapes']:,} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def targets(run: Dict) -> List[List[str]]:
-    """Issue 14's targets, case by case, on this run's figures."""
+    """Issue 14's targets, case by case, on this run's figures (``run``: {"cases": [...]})."""
     rows = []
     for case in run["cases"]:
         engines = case.get("engines", {})
@@ -112,14 +153,15 @@ def targets(run: Dict) -> List[List[str]]:
             best = min(fixed, key=lambda e: fixed[e]["wall_s"])
             ratio = auto["wall_s"] / fixed[best]["wall_s"]
             rows.append([name, "auto ≤ 1.1x best fixed layertools", _verdict(ratio <= 1.1),
-                         f"{ratio:.2f}x of {best} ({fixed[best]['wall_s']:.3g} s)"])
+                         f"{ratio:.2f}x of {best} ({fixed[best]['wall_s']:.3g} s){_cpu(auto, fixed[best])}"])
         xic = got.get("xic")
         if xic:
             for engine in ("lt-auto-t1", "lt-auto"):
                 if got.get(engine):
                     ratio = got[engine]["wall_s"] / xic["wall_s"]
                     rows.append([name, f"{engine} faster than Xic (1 thr)", _verdict(ratio < 1),
-                                 f"{ratio:.2f}x ({got[engine]['wall_s']:.3g} s against {xic['wall_s']:.3g} s)"])
+                                 f"{ratio:.2f}x ({got[engine]['wall_s']:.3g} s against {xic['wall_s']:.3g} s)"
+                                 + _cpu(got[engine], xic)])
         elif engines.get("xic"):
             rows.append([name, "faster than Xic", "Xic did not finish", outcome(engines["xic"])])
         drc = {e: got[e] for e in DRC if got.get(e)}
@@ -128,7 +170,7 @@ def targets(run: Dict) -> List[List[str]]:
             limit = 0.8 if case["family"] == "fill" else 0.9
             ratio = auto["wall_s"] / drc[best]["wall_s"]
             rows.append([name, f"auto ≤ {limit}x DRC's best mode", _verdict(ratio <= limit),
-                         f"{ratio:.2f}x of {best} ({drc[best]['wall_s']:.3g} s)"])
+                         f"{ratio:.2f}x of {best} ({drc[best]['wall_s']:.3g} s){_cpu(auto, drc[best])}"])
         deep = got.get("drc-deep")
         if deep and case["family"] == "today":
             spread = f"DRC deep {min(deep['walls']):.3g}-{max(deep['walls']):.3g} s over {len(deep['walls'])} runs"
@@ -136,8 +178,14 @@ def targets(run: Dict) -> List[List[str]]:
                 if got.get(engine):
                     ratio = got[engine]["wall_s"] / deep["wall_s"]
                     rows.append([name, f"{engine} ≤ 0.4x DRC deep", _verdict(ratio <= 0.4),
-                                 f"{ratio:.2f}x ({got[engine]['wall_s']:.3g} s; {spread})"])
+                                 f"{ratio:.2f}x ({got[engine]['wall_s']:.3g} s; {spread}){_cpu(got[engine], deep)}"])
     return rows
+
+
+def _cpu(mine: Dict, theirs: Dict) -> str:
+    """The same ratio in CPU seconds: on the shared machine the load moves between runs, and CPU
+    time drifts far less than wall time (a 2-thread run's CPU can exceed its wall time)."""
+    return f"; CPU {mine['cpu_s'] / theirs['cpu_s']:.2f}x" if theirs["cpu_s"] > 0 else ""
 
 
 def _verdict(passed: bool) -> str:
@@ -145,5 +193,12 @@ def _verdict(passed: bool) -> str:
 
 
 if __name__ == "__main__":
-    with open(sys.argv[1]) as handle:
-        print(render(json.load(handle)))
+    if sys.argv[1] == "--summary":
+        merged = load(sys.argv[2:])
+        print(summary(merged))
+        print("| case | target | verdict | measured |\n|---|---|---|---|")
+        for row in targets({"cases": list(merged.values())}):
+            print("| " + " | ".join(row) + " |")
+    else:
+        with open(sys.argv[1]) as handle:
+            print(render(json.load(handle)))

@@ -64,10 +64,16 @@ def outcome(entry: Optional[Dict]) -> str:
         return entry["runs"][-1]["failure"] if entry.get("runs") else "—"
     walls = "/".join(f"{wall:.3g}" for wall in found["walls"])
     text = f"{walls} s (cpu {found['cpu_s']:.3g}), {found['rss'] / 1e6:,.0f} MB"
-    xor = entry.get("xor")
-    if xor is not None and not xor.get("equal"):
-        text += f", **XOR differs** ({xor.get('error') or xor.get('xor_area_um2')})"
-    return text
+    return text + xor_note(entry.get("xor"))
+
+
+def xor_note(xor: Optional[Dict]) -> str:
+    """'' when identical or not checked; else whether the check failed or the results differ."""
+    if xor is None or xor.get("equal"):
+        return ""
+    if xor.get("error"):
+        return f" (XOR not completed: {xor['error']})"
+    return f" **XOR differs** ({xor.get('xor_area_um2')} µm²)"
 
 
 def render(run: Dict) -> str:
@@ -100,7 +106,8 @@ def render(run: Dict) -> str:
             elif xor is None:
                 xor_text = "—"
             else:
-                xor_text = "identical" if xor.get("equal") else "**differs**"
+                xor_text = "identical" if xor.get("equal") else (
+                    "not completed" if xor.get("error") else "**differs**")
             chosen = next((run_["chosen"] for run_ in entry.get("runs", []) if run_.get("chosen")), "")
             chosen = chosen.split(":")[1].strip() if chosen.startswith("auto:") else ""
             lines.append(f"| {entry['label']} | {outcome(entry)} | {xor_text} | {chosen} |")
@@ -123,9 +130,7 @@ def summary(cases: Dict[str, Dict]) -> str:
             found = figures(entry)
             if found:
                 cell = f"{found['wall_s']:.3g} ({found['cpu_s']:.3g}) s, {found['rss'] / 1e6:,.0f} MB"
-                xor = entry.get("xor")
-                if xor is not None and not xor.get("equal"):
-                    cell += " **XOR differs**"
+                cell += xor_note(entry.get("xor"))
             elif entry and entry.get("skipped"):
                 cell = "skipped: " + entry["skipped"].replace(" at ", " at ")
             elif entry and entry.get("runs"):

@@ -243,8 +243,9 @@ def run_case(case: LadderCase, engines, args, run: Dict, skips: Dict[Tuple[str, 
             skips[(case.family, engine)] = f"{entry['runs'][-1]['failure']} at {case.name}"
     _xor_case(record, outputs, args, work)
     _save(run, args)
-    for output in outputs.values():
-        if os.path.exists(output) and not args.keep_outputs:
+    for engine, output in outputs.items():   # an output whose XOR check did not finish stays for a re-check
+        xor = record["engines"][engine].get("xor") or {}
+        if os.path.exists(output) and not args.keep_outputs and not xor.get("error"):
             os.unlink(output)
     return record
 
@@ -266,7 +267,7 @@ def _xor_case(record: Dict, outputs: Dict[str, str], args, work: str) -> None:
             record["engines"][engine]["xor"] = {key: verdict.get(key) for key in (
                 "equal", "xor_area_um2", "area_um2", "reference_area_um2", "flat_shapes", "error")}
             _log(f"{record['case']} {engine}: XOR against {reference}: "
-                 f"{'identical' if verdict.get('equal') else 'DIFFERS ' + str(verdict.get('error', verdict.get('xor_area_um2')))}")
+                 f"{'identical' if verdict.get('equal') else ('not completed: ' + verdict['error']) if verdict.get('error') else 'DIFFERS ' + str(verdict.get('xor_area_um2'))}")
 
 
 def _q(path: str) -> str:

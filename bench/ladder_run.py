@@ -243,9 +243,9 @@ def run_case(case: LadderCase, engines, args, run: Dict, skips: Dict[Tuple[str, 
             skips[(case.family, engine)] = f"{entry['runs'][-1]['failure']} at {case.name}"
     _xor_case(record, outputs, args, work)
     _save(run, args)
-    for engine, output in outputs.items():   # an output whose XOR check did not finish stays for a re-check
-        xor = record["engines"][engine].get("xor") or {}
-        if os.path.exists(output) and not args.keep_outputs and not xor.get("error"):
+    unfinished = any((entry.get("xor") or {}).get("error") for entry in record["engines"].values())
+    for output in outputs.values():   # outputs whose XOR check did not finish stay for a re-check
+        if os.path.exists(output) and not args.keep_outputs and not unfinished:
             os.unlink(output)
     return record
 

@@ -10,7 +10,7 @@ import argparse
 import os
 import signal
 import sys
-from typing import Callable, NoReturn, Sequence
+from typing import NoReturn, Sequence
 
 from . import limits
 from ._version import __version__
@@ -60,8 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     ms.add_argument("--cell", help="cell for the hierarchy statistics (default: the single top cell)")
     ms.add_argument("--editor", action="store_true",
                     help="load in editor mode (what the KLayout editor holds; OASIS repetitions expanded)")
-    ms.add_argument("--threads", type=_whole("threads", limits.MAX_THREADS), default=0,
-                    help="threads the advice may plan with (default: all cores)")
+    add_option_flags(ms, ("threads",), help={"threads": "threads the advice may plan with (default: all cores)"})
     ms.set_defaults(handler=_run_memstat)
     return parser
 
@@ -133,17 +132,6 @@ def _silence_stdout() -> None:
         os.close(devnull)
     except (OSError, ValueError):
         pass
-
-
-def _whole(name: str, maximum: int) -> Callable[[str], int]:
-    """An argparse type: a whole number in ASCII digits, at most ``maximum`` (limits.py)."""
-    def convert(text: str) -> int:
-        try:
-            return limits.parse_whole(text, name, maximum)
-        except limits.NumberError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-    convert.__name__ = name
-    return convert
 
 
 def _run_eval(args: argparse.Namespace) -> int:

@@ -17,6 +17,7 @@ from ._version import __version__
 from .cluster import add_arguments as add_cluster_arguments
 from .commands.exit_status import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 from .commands.option_flags import add_option_flags
+from .options import option_specs
 
 
 class _Parser(argparse.ArgumentParser):
@@ -33,11 +34,12 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("eval", help="evaluate a layer expression and write the layout with the result")
     ev.add_argument("input", help="GDS or OASIS file (optionally .gz)")
     ev.add_argument("expression", help="Xic layer expression, e.g. '68/20 & 69/20'")
+    add_option_flags(ev, ("to",), required=("to",))
     ev.add_argument("-o", "--output", required=True, help="output file: the whole input plus the result")
     ev.add_argument("--result-only", action="store_true",
                     help="write only the result layer, in the cells that hold it; read only the layers "
                          "the expression needs (when it names them by number)")
-    add_option_flags(ev, required=("to",))
+    add_option_flags(ev, (name for name in option_specs() if name != "to"))
     ev.add_argument("--explain", action="store_true", help="print the parsed tree and the plan first")
     add_cluster_arguments(ev)
     ev.set_defaults(handler=_run_eval)

@@ -202,7 +202,7 @@ def test_cancelled_replay_is_byte_identical_in_the_klayout_application(tmp_path)
 
 def test_failure_at_run_time_restores_overwritten_layers(tmp_path, monkeypatch):
     """With the up-front check switched off, an unknown layer fails only when step 3 runs."""
-    import layertools.recipe as recipe_module
+    import layertools.recipe.playback as recipe_module
     monkeypatch.setattr(recipe_module, "_preflight", lambda *args: None)
     layout = read_layout(str(data_file(TT)))
     before = gds_bytes(layout, tmp_path / "before.gds")

@@ -15,6 +15,7 @@ from ..compat import db
 from ..errors import Cancelled, EvaluationError, LayertoolsError, OptionError
 from ..language import is_empty, parse
 from ..language.ast import LayerRef
+from ..layoutio import find_cell
 from ..limits import clipped
 from ..options import EvalOptions, EvalResult
 from .auto import choose
@@ -36,7 +37,7 @@ def evaluate(layout: "db.Layout", cell, expression: str, to: str, *, progress: P
         raise OptionError(f"unknown option(s): {', '.join(sorted(unknown))}")
     opts = EvalOptions(to=to, **options).validated()
     return evaluate_with_options(layout, cell, expression, opts, progress=progress, selection=selection,
-               layer_aliases=layer_aliases, distribute=distribute)
+                                 layer_aliases=layer_aliases, distribute=distribute)
 
 
 def evaluate_with_options(layout: "db.Layout", cell, expression: str, opts: EvalOptions, *,
@@ -102,7 +103,6 @@ def _no_progress(message: str, fraction: "float | None") -> None:
 
 def cell_to_evaluate(layout: "db.Layout", cell) -> "db.Cell":
     """The Cell meant by ``cell``: a Cell, a cell index, a name, or None for the top cell."""
-    from ..layoutio import find_cell
     if cell is None or isinstance(cell, str):
         return find_cell(layout, cell)
     if isinstance(cell, int):

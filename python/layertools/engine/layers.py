@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from ..compat import db
 from ..errors import CellNotFoundError, LayerNotFoundError, OptionError
-from ..language import LayerRef
+from ..language import LayerRef, is_empty, parse, walk
 from ..limits import MAX_LAYER_NUMBER, NumberError, parse_whole
 
 _LD = re.compile(r"^\s*([0-9]+)\s*/\s*([0-9]+)\s*$")
@@ -169,8 +169,6 @@ def layers_read(expression: str, target: str | None = None) -> "set[tuple[int, i
     expression's layers, and the To layer when its objects stay (``target``; None when it is
     cleared).  None when a layer is named by a name only, which the file's layer table would have to
     resolve: then every layer must be read."""
-    from ..language import is_empty, parse
-    from ..language.ast import walk
     found: set[tuple[int, int]] = set()
     if not is_empty(expression):
         for node in walk(parse(expression)):

@@ -3,7 +3,8 @@
 Precedence (D1, Xic's table): unary > ``^``/xor > ``*`` > ``+`` ``-`` binary-not > ``&``/and >
 ``|``/or; every binary operator is left-associative.  Number-only subtrees are folded to numbers
 (D2).  Everything that can be known without a layout is checked here, so that evaluation never
-starts on an expression that cannot finish.
+starts on an expression that cannot finish.  The functions, their parameters and checks are the
+table in ``functions.py``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import math
 
 from ..errors import ExpressionError
 from ..limits import MAX_LAYER_NUMBER, MAX_NESTING, MAX_TREE_DEPTH, NumberError, finite, is_whole_number_text, whole
-from .ast import GEOMETRY, SCALAR, Binary, Call, Instances, LayerRef, Node, Number, Unary, children, truthy
+from .ast import GEOMETRY, Binary, Call, Instances, LayerRef, Node, Number, Unary, children, truthy
 from .functions import FUNCTIONS, NUMERIC, UNSUPPORTED_FUNCTIONS
 from .lexer import CONSTANTS, Token, hex_layer_datatype, is_hex_layer_name, tokenize
 
@@ -315,4 +316,4 @@ def _describe(token: Token) -> str:
     return repr(token.raw or token.text)
 
 
-__all__ = ["parse", "is_empty", "FUNCTIONS", "SCALAR", "GEOMETRY"]
+__all__ = ["parse", "is_empty"]

@@ -219,7 +219,7 @@ class ExpressionDock(pya.QDockWidget):
         expr_head.addWidget(self._recall_register)
         outer.addLayout(expr_head)
 
-        self._expression = pya.QPlainTextEdit(body)
+        self._expression: pya.QPlainTextEdit = pya.QPlainTextEdit(body)
         self._expression.objectName = "expression"
         self._expression.toolTip = EXPRESSION_HELP
         self._expression.tabChangesFocus = True
@@ -427,10 +427,12 @@ class ExpressionDock(pya.QDockWidget):
         try:
             target = view_bridge.current_target()
         except NoLayoutError as exc:
-            return self._fail(exc, str(exc))
+            self._fail(exc, str(exc))
+            return None
         if not options.to:
             self._to_layer.setFocus()
-            return self._fail(None, "No target layer given: type a layer into To layer (e.g. 100/0).")
+            self._fail(None, "No target layer given: type a layer into To layer (e.g. 100/0).")
+            return None
         aliases = view_bridge.panel_layer_names(target)
         self._save_state()
         undoable = target.editable and not options.fast
@@ -455,14 +457,17 @@ class ExpressionDock(pya.QDockWidget):
             self._show_expression_error(exc, expression)
             return None
         except Cancelled as exc:
-            return self._fail(exc, str(exc) or "Cancelled: the layout is unchanged.", colour=WARN_COLOUR)
+            self._fail(exc, str(exc) or "Cancelled: the layout is unchanged.", colour=WARN_COLOUR)
+            return None
         except LayertoolsError as exc:
-            return self._fail(exc, f"{exc}  (the layout is unchanged)")
+            self._fail(exc, f"{exc}  (the layout is unchanged)")
+            return None
         except Exception as exc:  # an engine bug must not hang KLayout with a modal dialog
             traceback.print_exc(file=sys.stderr)
             undo_hint = " Edit > Undo takes back anything it wrote." if undoable else ""
-            return self._fail(exc, f"Internal error ({type(exc).__name__}: {exc}); please report it with "
-                                   f"the expression.{undo_hint}")
+            self._fail(exc, f"Internal error ({type(exc).__name__}: {exc}); please report it with "
+                            f"the expression.{undo_hint}")
+            return None
         finally:
             self._progress.close()
             self._progress = None
@@ -632,11 +637,13 @@ class ExpressionDock(pya.QDockWidget):
         try:
             target = view_bridge.current_target()
         except NoLayoutError as exc:
-            return self._fail(exc, str(exc))
+            self._fail(exc, str(exc))
+            return None
         try:
             recipe = load_recipe(path)
         except (LayertoolsError, OSError) as exc:
-            return self._fail(exc, f"Cannot replay {path}: {exc}")
+            self._fail(exc, f"Cannot replay {path}: {exc}")
+            return None
         return self.replay(recipe, target=target, source=os.path.basename(path))
 
     def replay(self, recipe, target: ViewCell | None = None, source: str = "recipe") -> list[EvalResult] | None:
@@ -649,7 +656,8 @@ class ExpressionDock(pya.QDockWidget):
             try:
                 target = view_bridge.current_target()
             except NoLayoutError as exc:
-                return self._fail(exc, str(exc))
+                self._fail(exc, str(exc))
+                return None
         undoable = target.editable and not any(step.options.fast for step in recipe.steps)
         uses_sqz = any("sqz" in step.expression for step in recipe.steps)
         selection = view_bridge.selection_regions(target) if uses_sqz else None
@@ -661,12 +669,15 @@ class ExpressionDock(pya.QDockWidget):
                 results = replay_in_view(target.view, recipe, cell=target.cell, progress=self._progress,
                                          selection=selection, title=menu_text(f"Layer Tools: replay {source}"))
         except Cancelled as exc:
-            return self._fail(exc, str(exc) or "Cancelled: the layout is unchanged.", colour=WARN_COLOUR)
+            self._fail(exc, str(exc) or "Cancelled: the layout is unchanged.", colour=WARN_COLOUR)
+            return None
         except LayertoolsError as exc:
-            return self._fail(exc, f"Replay of {source} failed: {exc}  (the layout is as before the replay)")
+            self._fail(exc, f"Replay of {source} failed: {exc}  (the layout is as before the replay)")
+            return None
         except Exception as exc:
             traceback.print_exc(file=sys.stderr)
-            return self._fail(exc, f"Internal error during replay ({type(exc).__name__}: {exc}).")
+            self._fail(exc, f"Internal error during replay ({type(exc).__name__}: {exc}).")
+            return None
         finally:
             self._progress.close()
             self._progress = None
@@ -825,7 +836,7 @@ def _wheel_when_focused(widget, base, event) -> None:
 def _wheel_safe(base):
     """``base`` (a combo or spin box class) taking the wheel only when focused, and focused only by
     a click or Tab (StrongFocus, not WheelFocus: the wheel alone never focuses it)."""
-    class WheelSafe(base):
+    class WheelSafe(base):  # type: ignore[misc,valid-type]  # the base class is a parameter
         def __init__(self, parent):
             super().__init__(parent)
             self.focusPolicy = pya.Qt.StrongFocus

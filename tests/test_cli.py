@@ -32,7 +32,8 @@ def test_eval_writes_the_whole_layout_plus_the_result(tmp_path):
     result.read(str(out))
     top, rtop = original.top_cell(), result.top_cell()
     r = lambda ly, t, l, d: db.Region(t.begin_shapes_rec(ly.find_layer(l, d)))  # noqa: E731
-    expected = (r(original, top, 68, 20) & r(original, top, 69, 20)) | (r(original, top, 68, 44) - r(original, top, 68, 20))
+    expected = ((r(original, top, 68, 20) & r(original, top, 69, 20))
+                | (r(original, top, 68, 44) - r(original, top, 68, 20)))
     assert (r(result, rtop, 100, 0) ^ expected).is_empty()
     for layer, datatype in ((68, 20), (69, 20), (236, 0)):   # the input layers are all still there
         assert (r(result, rtop, layer, datatype) ^ r(original, top, layer, datatype)).is_empty()

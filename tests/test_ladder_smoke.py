@@ -7,9 +7,8 @@ import argparse
 import sys
 import time
 
-import pytest
-
 import klayout.db as db
+import pytest
 
 from conftest import REPO, data_file
 

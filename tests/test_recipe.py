@@ -12,9 +12,20 @@ from hypothesis import strategies as st
 
 import layertools
 from layertools.options import FORMATS, STRATEGIES, EvalOptions
-from layertools.recipe import (Recipe, RecipeError, Step, dump_recipe, load_recipe, parse_recipe,
-                               recipe_from_data, recipe_to_data, recipe_to_macro, save_macro,
-                               save_recipe, step_from_evaluation)
+from layertools.recipe import (
+    Recipe,
+    RecipeError,
+    Step,
+    dump_recipe,
+    load_recipe,
+    parse_recipe,
+    recipe_from_data,
+    recipe_to_data,
+    recipe_to_macro,
+    save_macro,
+    save_recipe,
+    step_from_evaluation,
+)
 
 GOOD = """\
 layertools: 1

@@ -16,8 +16,17 @@ import layertools
 from conftest import REPO, data_file
 from layertools.compat import db
 from layertools.layoutio import find_cell, read_layout
-from layertools.recipe import (Recipe, ReplayError, exit_status, load_recipe, parse_recipe, replay,
-                               replay_files, save_macro, save_recipe)
+from layertools.recipe import (
+    Recipe,
+    ReplayError,
+    exit_status,
+    load_recipe,
+    parse_recipe,
+    replay,
+    replay_files,
+    save_macro,
+    save_recipe,
+)
 
 TT = "tt_um_obriensp_be8.gds.gz"
 SRAM = "RM_IHPSG13_1P_1024x8_c2_bm_bist.gds.gz"

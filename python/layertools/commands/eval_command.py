@@ -7,13 +7,13 @@ import contextlib
 import sys
 import time
 
-from ..cluster import batch_log, session as cluster_session
+from ..cluster import batch_log
+from ..cluster import session as cluster_session
 from ..errors import Cancelled, ExpressionError, LayertoolsError, OptionError
 from ..layoutio import LayoutFileError, check_output_path, find_cell, read_layout, write_layout
 from .exit_status import EXIT_OK, exit_status
 from .option_flags import options_from_flags
 from .progress import TerminalProgress
-
 
 
 def run(args: argparse.Namespace) -> int:

@@ -222,7 +222,7 @@ class ExpressionDock(pya.QDockWidget):
         expr_head.addWidget(self._recall_register)
         outer.addLayout(expr_head)
 
-        self._expression = pya.QPlainTextEdit(body)
+        self._expression: pya.QPlainTextEdit = pya.QPlainTextEdit(body)
         self._expression.objectName = "expression"
         self._expression.toolTip = EXPRESSION_HELP
         self._expression.tabChangesFocus = True
@@ -839,7 +839,7 @@ def _wheel_when_focused(widget, base, event) -> None:
 def _wheel_safe(base: Any) -> Any:
     """``base`` (a combo or spin box class) taking the wheel only when focused, and focused only by
     a click or Tab (StrongFocus, not WheelFocus: the wheel alone never focuses it)."""
-    class WheelSafe(base):
+    class WheelSafe(base):  # type: ignore[misc,valid-type]  # the base class is a parameter
         def __init__(self, parent):
             super().__init__(parent)
             self.focusPolicy = pya.Qt.StrongFocus

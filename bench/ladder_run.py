@@ -302,6 +302,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--work", default="/tmp/layertools-ladder/work", help="outputs, scripts, logs")
     parser.add_argument("--results", default=RESULTS)
     parser.add_argument("--budget", type=float, default=70.0, help="start no run after this many minutes")
+    parser.add_argument("--timeout", type=float, help="seconds per run, replacing every case's own time-out")
     parser.add_argument("--max-rss", type=float, default=6.0, help="kill a run above this many GB resident")
     parser.add_argument("--xor-timeout", type=float, default=300.0)
     parser.add_argument("--keep-outputs", action="store_true")
@@ -320,6 +321,9 @@ def main(argv=None) -> int:
             print(f"unknown case(s): {', '.join(unknown)}", file=sys.stderr)
             return 2
         cases = [case for case in cases if case.name in wanted]
+    if args.timeout:
+        for case in cases:
+            case.timeout_s = args.timeout
     engines = [engine for engine in args.engines.split(",") if engine]
     unknown = sorted(set(engines) - set(ENGINES))
     if unknown:

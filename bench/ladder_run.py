@@ -39,6 +39,7 @@ from expressions import WORKLOADS, Binary, Expr, L  # noqa: E402
 from ladder_report import ENGINES  # noqa: E402
 from machine import machine_info  # noqa: E402
 from runner import measure  # noqa: E402
+from xorcheck import check_in_child  # noqa: E402
 
 TARGET = "1000/0"
 XIC = os.environ.get("XIC_BIN", "/tmp/xic-install/xictools/bin/xic")
@@ -154,15 +155,8 @@ def layer_counts(path: str, expr: Expr) -> Dict[str, int]:
 def xor_check(reference: str, candidates: List[str], python: str, timeout_s: float,
               log_prefix: Optional[str] = None) -> Dict[str, Dict]:
     """candidate path -> xorcheck's verdict (``equal``, areas, shape counts), in a child process."""
-    argv = [python, os.path.join(BENCH_DIR, "xorcheck.py"), reference, *candidates, "--layer", TARGET]
-    measured = measure(argv, timeout_s=timeout_s, max_rss_bytes=int(8e9), log_prefix=log_prefix)
-    verdicts = {}
-    for line in measured.stdout_tail.splitlines():
-        if line.startswith("{"):
-            outcome = json.loads(line)
-            verdicts[outcome["candidate"]] = outcome
-    for path in candidates:
-        verdicts.setdefault(path, {"equal": False, "error": measured.failure() or "no verdict"})
+    verdicts, _ = check_in_child(reference, candidates, python, layer=TARGET, timeout_s=timeout_s,
+                                 max_rss_bytes=int(8e9), log_prefix=log_prefix)
     return verdicts
 
 

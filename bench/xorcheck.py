@@ -181,6 +181,26 @@ def check_files(reference_path: str, candidates: List[str], layer: Tuple[int, in
         yield outcome
 
 
+def check_in_child(reference: str, candidates: List[str], python: str, *, layer: str = "1000/0",
+                   timeout_s: float = 900.0, max_rss_bytes: int = 0, log_prefix=None):
+    """Run this checker on ``candidates`` in a child process (measured and killed like a case);
+    returns (candidate path -> verdict dict, the child's Measurement).  A candidate without a
+    verdict (the check failed or timed out) gets ``equal: False`` and the ``error``."""
+    import os
+    from runner import measure
+    argv = [python, os.path.abspath(__file__), reference, *candidates, "--layer", layer, "--threads", "2"]
+    measured = measure(argv, timeout_s=timeout_s, max_rss_bytes=max_rss_bytes, log_prefix=log_prefix,
+                       tail_chars=1 << 20)
+    verdicts = {}
+    for line in measured.stdout_tail.splitlines():
+        if line.startswith("{"):
+            outcome = json.loads(line)
+            verdicts[outcome["candidate"]] = outcome
+    for path in candidates:
+        verdicts.setdefault(path, {"equal": False, "error": measured.failure() or "no verdict"})
+    return verdicts, measured
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("reference")

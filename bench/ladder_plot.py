@@ -7,7 +7,7 @@ The plot (log-log): wall time, CPU time and peak RSS against flat shapes on the 
 one line per engine, one column per family (today's files as single points in the last column).
 The exponents: least-squares slope of log(wall), log(CPU) and log(peak RSS) against log(flat
 shapes), per engine and family; for deep on arrays also against stored shapes.  A later file's
-case replaces an earlier one of the same name (a case re-run on its own).  Needs matplotlib
+run of an engine on a case replaces an earlier one (a case re-run on its own).  Needs matplotlib
 (``pip install layertools[bench]``); the exponents alone (``--no-plot``) do not.
 """
 

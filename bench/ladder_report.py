@@ -3,7 +3,7 @@
     python3 bench/ladder_report.py bench/results/ladder/ladder.json      # prints the report
     python3 bench/ladder_report.py --summary A.json B.json               # one row per case (doc table)
 
-Several files merge case by case (a later file's case replaces an earlier one of the same name).
+Several files merge engine by engine (a later file's run of an engine on a case replaces an earlier one).
 """
 
 from __future__ import annotations
@@ -32,12 +32,17 @@ DRC = ("drc-flat", "drc-deep", "drc-tiled")
 
 
 def load(paths: List[str]) -> Dict[str, Dict]:
-    """case name -> case record, merged over ``paths`` (later files win)."""
+    """case name -> case record, merged over ``paths``: a later file's engine replaces the same
+    engine of the same case (each keeps the XOR verdict of its own run)."""
     cases: Dict[str, Dict] = {}
     for path in paths:
         with open(path) as handle:
             for case in json.load(handle)["cases"]:
-                if "flat_shapes" in case:
+                if "flat_shapes" not in case:
+                    continue
+                if case["case"] in cases:
+                    cases[case["case"]]["engines"].update(case["engines"])
+                else:
                     cases[case["case"]] = case
     return cases
 

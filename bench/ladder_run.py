@@ -39,6 +39,7 @@ from expressions import WORKLOADS, Binary, Expr, L  # noqa: E402
 from ladder_report import ENGINES  # noqa: E402
 from machine import machine_info  # noqa: E402
 from runner import measure  # noqa: E402
+from xorcheck import check_in_child  # noqa: E402
 
 TARGET = "1000/0"
 XIC = os.environ.get("XIC_BIN", "/tmp/xic-install/xictools/bin/xic")
@@ -155,15 +156,8 @@ def layer_counts(path: str, expr: Expr) -> Dict[str, int]:
 def xor_check(reference: str, candidates: List[str], python: str, timeout_s: float,
               log_prefix: Optional[str] = None) -> Dict[str, Dict]:
     """candidate path -> xorcheck's verdict (``equal``, areas, shape counts), in a child process."""
-    argv = [python, os.path.join(BENCH_DIR, "xorcheck.py"), reference, *candidates, "--layer", TARGET]
-    measured = measure(argv, timeout_s=timeout_s, max_rss_bytes=int(8e9), log_prefix=log_prefix)
-    verdicts = {}
-    for line in measured.stdout_tail.splitlines():
-        if line.startswith("{"):
-            outcome = json.loads(line)
-            verdicts[outcome["candidate"]] = outcome
-    for path in candidates:
-        verdicts.setdefault(path, {"equal": False, "error": measured.failure() or "no verdict"})
+    verdicts, _ = check_in_child(reference, candidates, python, layer=TARGET, timeout_s=timeout_s,
+                                 max_rss_bytes=int(8e9), log_prefix=log_prefix)
     return verdicts
 
 
@@ -308,6 +302,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--work", default="/tmp/layertools-ladder/work", help="outputs, scripts, logs")
     parser.add_argument("--results", default=RESULTS)
     parser.add_argument("--budget", type=float, default=70.0, help="start no run after this many minutes")
+    parser.add_argument("--timeout", type=float, help="seconds per run, replacing every case's own time-out")
     parser.add_argument("--max-rss", type=float, default=6.0, help="kill a run above this many GB resident")
     parser.add_argument("--xor-timeout", type=float, default=300.0)
     parser.add_argument("--keep-outputs", action="store_true")
@@ -326,6 +321,9 @@ def main(argv=None) -> int:
             print(f"unknown case(s): {', '.join(unknown)}", file=sys.stderr)
             return 2
         cases = [case for case in cases if case.name in wanted]
+    if args.timeout:
+        for case in cases:
+            case.timeout_s = args.timeout
     engines = [engine for engine in args.engines.split(",") if engine]
     unknown = sorted(set(engines) - set(ENGINES))
     if unknown:

@@ -116,3 +116,19 @@ def test_runner_measures_strategies_and_xors_them_on_a_tiny_fill(tmp_path):
 
 def test_xic_gets_its_own_layer_names():
     assert ladder_run.xic_expression("(68/20 & 69/20) | (68/44 - 68/20)") == "(L68D20 & L69D20) | (L68D44 - L68D20)"
+
+
+def test_xor_check_compares_a_result_written_in_another_database_unit(tmp_path):
+    # Xic writes its result at dbu 0.001 whatever it read (vexriscv is at 0.25)
+    def write(name, dbu, box):
+        layout = db.Layout()
+        layout.dbu = dbu
+        layout.create_cell("TOP").shapes(layout.layer(1000, 0)).insert(box)
+        layout.write(str(tmp_path / name))
+        return str(tmp_path / name)
+    reference = write("ref.oas", 0.25, db.Box(0, 0, 4, 4))
+    same = write("same.gds", 0.001, db.Box(0, 0, 1000, 1000))
+    wider = write("wider.gds", 0.001, db.Box(0, 0, 1250, 1000))
+    verdicts = ladder_run.xor_check(reference, [same, wider], sys.executable, timeout_s=120)
+    assert verdicts[same]["equal"] is True and verdicts[same]["area_um2"] == pytest.approx(1.0)
+    assert verdicts[wider]["equal"] is False and verdicts[wider]["xor_area_um2"] == pytest.approx(0.25)

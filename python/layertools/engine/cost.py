@@ -3,7 +3,8 @@
 Both deciders use it and nothing else: the engine's ``auto`` (engine/auto.py) and the Memory
 report's suggestion (memstat/advice.py), so the two cannot disagree.  The inputs are cheap counts
 taken before evaluating (``Counts``: outline points on the layers read, flat and stored, how often
-the expression reads them, cells and placements, the area, inversion, halo) and the threads.
+the expression reads them, cells and stored instances, the width and height, inversion, halo) and
+the threads.
 
 Each strategy's CPU time and peak memory (above the loaded layout) are sums of terms, each a count
 times a coefficient (``time_terms``, ``peak_terms``; W = points read, i.e. points x references,
@@ -20,7 +21,8 @@ W_stored: stored points (the flat ones when inverting: a box over the whole cell
 The wall time is the CPU time over the busy workers (tiled: ``workers``; flat and deep: one).
 ``decide`` takes the fastest predicted strategy whose peak fits the memory budget, else the one
 with the smallest peak; for tiled it first picks the partition (``best_partition``): the nice
-size with the least predicted time whose tiles stay within limits.MAX_TILES and MEMORY_TILES.
+size with the least predicted time, from the smallest within MEMORY_TILES tiles (never beyond the
+engine's limits.MAX_TILES) to ``largest_partition``.  A partition the caller gives is kept.
 
 The coefficients (TIME, PEAK) are fitted by ``bench/fit_cost.py`` to the runs that
 ``bench/calibrate_cost.py`` records in ``bench/cost_calibration.json``: run both to recalibrate.
@@ -40,7 +42,8 @@ if TYPE_CHECKING:
     from ..hierarchy_stats import LayoutStats
     from .binding import BoundExpression
 
-#: Fitted by bench/fit_cost.py on bench/cost_calibration.json: CPU seconds per unit of each term.
+#: Fitted by bench/fit_cost.py on bench/cost_calibration.json (KLayout 0.30.12, the shared 2-core
+#: machine; doc/performance.md has the fit): CPU seconds per unit of each term.
 TIME: dict[str, dict[str, float]] = {"flat": {"setup": 0.0, "point": 8.57e-07},
         "tiled": {"setup": 0.00489, "point": 7.6e-07, "tile": 0.00035, "tile_point": 1.44e-08},
         "deep": {"setup": 0.0, "point": 1.07e-06, "instance": 3.9e-05, "cell": 0.0}}

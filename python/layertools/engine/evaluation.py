@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Callable
+from typing import Any, Callable, Dict, Optional
 
 from ..compat import db
 from ..errors import Cancelled, EvaluationError, LayertoolsError, OptionError
@@ -26,11 +26,13 @@ from .regions import LayerSource, RegionEvaluator, has_shapes_below, own_region
 from .tiled import evaluate_tiled
 
 Progress = Callable[[str, "float | None"], None]
+#: The selected shapes of each layer (``sqz``): layer index -> Region.
+Selection = Optional[Dict[int, "db.Region"]]
 
 
-def evaluate(layout: "db.Layout", cell, expression: str, to: str, *, progress: Progress | None = None,
-             selection: dict[int, "db.Region"] | None = None, layer_aliases: dict[str, int] | None = None,
-             distribute=None, **options) -> EvalResult:
+def evaluate(layout: "db.Layout", cell: Any, expression: str, to: str, *, progress: Progress | None = None,
+             selection: Selection = None, layer_aliases: dict[str, int] | None = None,
+             distribute: Any = None, **options: Any) -> EvalResult:
     """Evaluate ``expression`` in ``cell`` and write it to layer ``to``; see the module docstring."""
     unknown = set(options) - {f.name for f in dataclasses.fields(EvalOptions)}
     if unknown:
@@ -40,9 +42,9 @@ def evaluate(layout: "db.Layout", cell, expression: str, to: str, *, progress: P
                                  layer_aliases=layer_aliases, distribute=distribute)
 
 
-def evaluate_with_options(layout: "db.Layout", cell, expression: str, opts: EvalOptions, *,
-                          progress: Progress | None = None, selection: dict[int, "db.Region"] | None = None,
-                          layer_aliases: dict[str, int] | None = None, distribute=None) -> EvalResult:
+def evaluate_with_options(layout: "db.Layout", cell: Any, expression: str, opts: EvalOptions, *,
+                          progress: Progress | None = None, selection: Selection = None,
+                          layer_aliases: dict[str, int] | None = None, distribute: Any = None) -> EvalResult:
     """``evaluate`` with the options already in one EvalOptions (the To layer included).
     ``distribute`` (optional, e.g. layertools.cluster's) runs the tiles of the tiled strategy in
     other processes; the result and its commit are the same."""
@@ -64,10 +66,10 @@ def evaluate_with_options(layout: "db.Layout", cell, expression: str, opts: Eval
         report("writing", None)
         if writes is not None:
             result.shapes_written = commit(layout, target, writes, scratch)
-            result.layer_index = target.index
-            result.cells_written = _cells_written(layout, writes, target.index)
+            result.layer_index = target.ensure(layout)  # commit made it
+            result.cells_written = _cells_written(layout, writes, result.layer_index)
             if distribute is not None:  # its copies of the input no longer hold this layer's shapes
-                distribute.layer_written(target.index)
+                distribute.layer_written(result.layer_index)
         else:
             result.layer_index = -1 if target.index is None else target.index
     except BaseException as exc:
@@ -101,7 +103,7 @@ def _no_progress(message: str, fraction: "float | None") -> None:
     """The default progress callback: nothing to show, and tiles run in one piece."""
 
 
-def cell_to_evaluate(layout: "db.Layout", cell) -> "db.Cell":
+def cell_to_evaluate(layout: "db.Layout", cell: Any) -> "db.Cell":
     """The Cell meant by ``cell``: a Cell, a cell index, a name, or None for the top cell."""
     if cell is None or isinstance(cell, str):
         return find_cell(layout, cell)
@@ -112,7 +114,8 @@ def cell_to_evaluate(layout: "db.Layout", cell) -> "db.Cell":
 
 # -- the three kinds of evaluation ---------------------------------------------------------------
 
-def _empty_expression(layout, cell, target: ToLayer, opts: EvalOptions, result: EvalResult):
+def _empty_expression(layout: "db.Layout", cell: "db.Cell", target: ToLayer, opts: EvalOptions,
+                      result: EvalResult) -> list[CellWrite] | None:
     """Xic step 3: only create the layer, or rebuild an existing one in the chosen format."""
     result.strategy = "none"
     if target.index is None:
@@ -126,8 +129,9 @@ def _empty_expression(layout, cell, target: ToLayer, opts: EvalOptions, result: 
     return [CellWrite(cell.cell_index(), region=shaped, clear_cells=[cell.cell_index()])]
 
 
-def _plan(layout, cell, bound: BoundExpression, target: ToLayer, opts: EvalOptions, result: EvalResult,
-          report: Progress, selection, scratch: ScratchLayer, distribute=None) -> list[CellWrite] | None:
+def _plan(layout: "db.Layout", cell: "db.Cell", bound: BoundExpression, target: ToLayer, opts: EvalOptions,
+          result: EvalResult, report: Progress, selection: Selection, scratch: ScratchLayer,
+          distribute: Any = None) -> list[CellWrite] | None:
     depth = opts.depth_limit()
     recursive = opts.recursive and depth != 0
     cells = _cells_for(layout, cell, depth) if recursive else [cell]
@@ -156,7 +160,7 @@ def _plan(layout, cell, bound: BoundExpression, target: ToLayer, opts: EvalOptio
             region.merged_semantics = False
             region = region.dup()
             scratch_shapes.clear()
-        if merge:
+        if merge and target.index is not None:
             existing = db.Region() if opts.clear else own_region(each, target.index)
             region = (existing + _flat(region)).merged()
         shaped = shape_region(region, opts.format, opts.join_max_poly_verts,
@@ -167,8 +171,9 @@ def _plan(layout, cell, bound: BoundExpression, target: ToLayer, opts: EvalOptio
     return writes
 
 
-def choose_strategy(layout, cell, bound, target: ToLayer, opts: EvalOptions, result: EvalResult, recursive: bool,
-                    distributed: bool = False):
+def choose_strategy(layout: "db.Layout", cell: "db.Cell", bound: BoundExpression, target: ToLayer,
+                    opts: EvalOptions, result: EvalResult, recursive: bool,
+                    distributed: bool = False) -> tuple[str, float | None, int]:
     """The strategy, partition and threads a run uses (auto resolved), recorded in ``result``.
     Distributed runs are tiled: the tile plan is what is cut into work for other processes."""
     strategy, partition, threads = opts.strategy, opts.partition, opts.threads
@@ -192,9 +197,10 @@ def choose_strategy(layout, cell, bound, target: ToLayer, opts: EvalOptions, res
     return strategy, partition, threads
 
 
-def _evaluate_cell(layout, cell, bound: BoundExpression, depth, strategy: str, partition, threads: int,
-                   opts: EvalOptions, result: EvalResult, report: Progress, selection, scratch: ScratchLayer,
-                   distribute=None):
+def _evaluate_cell(layout: "db.Layout", cell: "db.Cell", bound: BoundExpression, depth: int | None, strategy: str,
+                   partition: float | None, threads: int, opts: EvalOptions, result: EvalResult, report: Progress,
+                   selection: Selection, scratch: ScratchLayer,
+                   distribute: Any = None) -> "tuple[db.Region | None, int, db.DeepShapeStore | None]":
     """The result region of one cell, or None when the tiles wrote it into the scratch layer."""
     box = reference_box(layout, cell, bound)
     reference = db.Region(box)
@@ -219,9 +225,11 @@ def _evaluate_cell(layout, cell, bound: BoundExpression, depth, strategy: str, p
     return region, tiles, store
 
 
-def _copy(layout, cells, bound: BoundExpression, target: ToLayer, opts: EvalOptions, depth) -> list[CellWrite] | None:
+def _copy(layout: "db.Layout", cells: list, bound: BoundExpression, target: ToLayer, opts: EvalOptions,
+          depth: int | None) -> list[CellWrite] | None:
     """D17: a lone layer name copies objects unchanged (flattened to the depth), no clipping."""
-    ref: LayerRef = bound.tree
+    ref = bound.tree
+    assert isinstance(ref, LayerRef)  # bound.is_copy
     source_index = bound.layer_of[id(ref)]
     source_cell_index = bound.cell_of.get(id(ref))
     writes = []
@@ -253,7 +261,7 @@ def _copy(layout, cells, bound: BoundExpression, target: ToLayer, opts: EvalOpti
     return writes or None
 
 
-def _cells_for(layout, cell, depth: int | None) -> list:
+def _cells_for(layout: "db.Layout", cell: "db.Cell", depth: int | None) -> list:
     """Recursive mode: the cell and every distinct cell within ``depth`` levels, children first."""
     levels = {cell.cell_index(): 0}
     frontier = [cell.cell_index()]
@@ -271,7 +279,7 @@ def _cells_for(layout, cell, depth: int | None) -> list:
     return [layout.cell(i) for i in ordered] + [cell]
 
 
-def _cells_written(layout, writes: list[CellWrite], layer_index: int) -> int:
+def _cells_written(layout: "db.Layout", writes: list[CellWrite], layer_index: int) -> int:
     """Cells that received shapes: deep results land in the cells below as well."""
     cells = set()
     for write in writes:

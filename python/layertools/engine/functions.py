@@ -92,7 +92,7 @@ class EngineFunction:
 ENGINE_FUNCTIONS: dict[str, EngineFunction] = {}
 
 
-def register(cls: type) -> type:
+def register(cls: type[EngineFunction]) -> type[EngineFunction]:
     """Class decorator: the entry for the function ``cls.name``."""
     ENGINE_FUNCTIONS[cls.name] = cls()
     return cls

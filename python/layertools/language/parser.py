@@ -81,7 +81,7 @@ class _Parser:
         """Precedence climbing: one Python frame per nesting level, not one per operator level."""
         left = self.unary(numeric)
         run: list[tuple[Node, int]] = []  # geometry operands of a pending associative run, with op positions
-        run_op = None
+        run_op = ""  # the operator of the pending run
         while self.token.kind == "op" and _LEVEL_OF.get(self.token.text, -1) >= min_level:
             op_token = self.advance()
             op = "-" if op_token.text == "not" else op_token.text
@@ -93,7 +93,7 @@ class _Parser:
                 run.append((right, op_token.pos))
                 continue
             if run:
-                left, run, run_op = _balanced(run_op, run), [], None
+                left, run, run_op = _balanced(run_op, run), [], ""
             left = _combine(op, left, right, op_token.pos, self.text)
         if run:
             left = _balanced(run_op, run)
@@ -144,7 +144,7 @@ class _Parser:
             if not numeric and is_hex_layer_name(token.raw):
                 return LayerRef(token.raw, token.pos, form="hex", ld=hex_layer_datatype(token.raw),
                                 text=token.raw)
-            return Number(token.value, token.pos, token.raw)
+            return Number(token.value or 0.0, token.pos, token.raw)  # the lexer set the value
         if token.kind == "ld":
             self.advance()
             layer, datatype = (_layer_number(x, token, self.text) for x in token.text.split("/"))
@@ -212,8 +212,8 @@ def _word_node(token: Token, numeric: bool) -> Node:
         for sep in (",", "/"):
             parts = token.text.split(sep)
             if len(parts) == 2 and all(is_whole_number_text(p.strip()) for p in parts):
-                return LayerRef(token.text, token.pos, form="decimal",
-                                ld=tuple(_layer_number(p, token, token.raw) for p in parts), text=token.raw)
+                layer, datatype = (_layer_number(p, token, token.raw) for p in parts)
+                return LayerRef(token.text, token.pos, form="decimal", ld=(layer, datatype), text=token.raw)
     ld = hex_layer_datatype(token.text) if (not token.quoted and is_hex_layer_name(token.text)) else None
     return LayerRef(token.text, token.pos, cell=token.cell, form="name", ld=ld, text=token.raw)
 

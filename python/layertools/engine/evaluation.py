@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Dict, Optional
 
 from ..compat import db
 from ..errors import Cancelled, EvaluationError, LayertoolsError, OptionError
@@ -26,11 +26,12 @@ from .regions import LayerSource, RegionEvaluator, has_shapes_below, own_region
 from .tiled import evaluate_tiled
 
 Progress = Callable[[str, "float | None"], None]
+#: The selected shapes of each layer (``sqz``): layer index -> Region.
+Selection = Optional[Dict[int, "db.Region"]]
 
 
-def evaluate(layout: "db.Layout", cell: "db.Cell | int | str | None", expression: str, to: str, *,
-             progress: Progress | None = None, selection: dict[int, "db.Region"] | None = None,
-             layer_aliases: dict[str, int] | None = None,
+def evaluate(layout: "db.Layout", cell: Any, expression: str, to: str, *, progress: Progress | None = None,
+             selection: Selection = None, layer_aliases: dict[str, int] | None = None,
              distribute: Any = None, **options: Any) -> EvalResult:
     """Evaluate ``expression`` in ``cell`` and write it to layer ``to``; see the module docstring."""
     unknown = set(options) - {f.name for f in dataclasses.fields(EvalOptions)}
@@ -41,9 +42,8 @@ def evaluate(layout: "db.Layout", cell: "db.Cell | int | str | None", expression
                                  layer_aliases=layer_aliases, distribute=distribute)
 
 
-def evaluate_with_options(layout: "db.Layout", cell: "db.Cell | int | str | None", expression: str,
-                          opts: EvalOptions, *,
-                          progress: Progress | None = None, selection: dict[int, "db.Region"] | None = None,
+def evaluate_with_options(layout: "db.Layout", cell: Any, expression: str, opts: EvalOptions, *,
+                          progress: Progress | None = None, selection: Selection = None,
                           layer_aliases: dict[str, int] | None = None, distribute: Any = None) -> EvalResult:
     """``evaluate`` with the options already in one EvalOptions (the To layer included).
     ``distribute`` (optional, e.g. layertools.cluster's) runs the tiles of the tiled strategy in
@@ -66,12 +66,10 @@ def evaluate_with_options(layout: "db.Layout", cell: "db.Cell | int | str | None
         report("writing", None)
         if writes is not None:
             result.shapes_written = commit(layout, target, writes, scratch)
-            layer_index = target.index
-            assert layer_index is not None  # commit() made the To layer if it was new
-            result.layer_index = layer_index
-            result.cells_written = _cells_written(layout, writes, layer_index)
+            result.layer_index = target.ensure(layout)  # commit made it
+            result.cells_written = _cells_written(layout, writes, result.layer_index)
             if distribute is not None:  # its copies of the input no longer hold this layer's shapes
-                distribute.layer_written(layer_index)
+                distribute.layer_written(result.layer_index)
         else:
             result.layer_index = -1 if target.index is None else target.index
     except BaseException as exc:
@@ -105,7 +103,7 @@ def _no_progress(message: str, fraction: "float | None") -> None:
     """The default progress callback: nothing to show, and tiles run in one piece."""
 
 
-def cell_to_evaluate(layout: "db.Layout", cell: "db.Cell | int | str | None") -> "db.Cell":
+def cell_to_evaluate(layout: "db.Layout", cell: Any) -> "db.Cell":
     """The Cell meant by ``cell``: a Cell, a cell index, a name, or None for the top cell."""
     if cell is None or isinstance(cell, str):
         return find_cell(layout, cell)
@@ -132,7 +130,7 @@ def _empty_expression(layout: "db.Layout", cell: "db.Cell", target: ToLayer, opt
 
 
 def _plan(layout: "db.Layout", cell: "db.Cell", bound: BoundExpression, target: ToLayer, opts: EvalOptions,
-          result: EvalResult, report: Progress, selection: dict[int, "db.Region"] | None, scratch: ScratchLayer,
+          result: EvalResult, report: Progress, selection: Selection, scratch: ScratchLayer,
           distribute: Any = None) -> list[CellWrite] | None:
     depth = opts.depth_limit()
     recursive = opts.recursive and depth != 0
@@ -157,14 +155,13 @@ def _plan(layout: "db.Layout", cell: "db.Cell", bound: BoundExpression, target: 
             writes.append(CellWrite(each.cell_index(), clear_cells=clear, from_scratch=True))
             continue
         if region is None:
-            assert scratch.index is not None  # the tiles wrote the region into it
             scratch_shapes = each.shapes(scratch.index)
             region = db.Region(scratch_shapes)
             region.merged_semantics = False
             region = region.dup()
             scratch_shapes.clear()
-        if merge:
-            existing = db.Region() if opts.clear or target.index is None else own_region(each, target.index)
+        if merge and target.index is not None:
+            existing = db.Region() if opts.clear else own_region(each, target.index)
             region = (existing + _flat(region)).merged()
         shaped = shape_region(region, opts.format, opts.join_max_poly_verts,
                               merged=region.is_deep() and not merge and bound.result_is_merged())
@@ -202,8 +199,8 @@ def choose_strategy(layout: "db.Layout", cell: "db.Cell", bound: BoundExpression
 
 def _evaluate_cell(layout: "db.Layout", cell: "db.Cell", bound: BoundExpression, depth: int | None, strategy: str,
                    partition: float | None, threads: int, opts: EvalOptions, result: EvalResult, report: Progress,
-                   selection: dict[int, "db.Region"] | None, scratch: ScratchLayer,
-                   distribute: Any = None) -> tuple["db.Region | None", int, "db.DeepShapeStore | None"]:
+                   selection: Selection, scratch: ScratchLayer,
+                   distribute: Any = None) -> "tuple[db.Region | None, int, db.DeepShapeStore | None]":
     """The result region of one cell, or None when the tiles wrote it into the scratch layer."""
     box = reference_box(layout, cell, bound)
     reference = db.Region(box)
@@ -228,11 +225,11 @@ def _evaluate_cell(layout: "db.Layout", cell: "db.Cell", bound: BoundExpression,
     return region, tiles, store
 
 
-def _copy(layout: "db.Layout", cells: list["db.Cell"], bound: BoundExpression, target: ToLayer, opts: EvalOptions,
+def _copy(layout: "db.Layout", cells: list, bound: BoundExpression, target: ToLayer, opts: EvalOptions,
           depth: int | None) -> list[CellWrite] | None:
     """D17: a lone layer name copies objects unchanged (flattened to the depth), no clipping."""
     ref = bound.tree
-    assert isinstance(ref, LayerRef)  # a copy is chosen for a lone layer only
+    assert isinstance(ref, LayerRef)  # bound.is_copy
     source_index = bound.layer_of[id(ref)]
     source_cell_index = bound.cell_of.get(id(ref))
     writes = []
@@ -264,7 +261,7 @@ def _copy(layout: "db.Layout", cells: list["db.Cell"], bound: BoundExpression, t
     return writes or None
 
 
-def _cells_for(layout: "db.Layout", cell: "db.Cell", depth: int | None) -> list["db.Cell"]:
+def _cells_for(layout: "db.Layout", cell: "db.Cell", depth: int | None) -> list:
     """Recursive mode: the cell and every distinct cell within ``depth`` levels, children first."""
     levels = {cell.cell_index(): 0}
     frontier = [cell.cell_index()]

@@ -47,8 +47,8 @@ class Explanation:
         return "\n".join(lines)
 
 
-def explain(layout: "db.Layout", cell: "db.Cell | int | str | None", expression: str, to: str,
-            layer_aliases: dict[str, int] | None = None, **options: Any) -> Explanation:
+def explain(layout: "db.Layout", cell: Any, expression: str, to: str, layer_aliases: dict[str, int] | None = None,
+            **options: Any) -> Explanation:
     opts = EvalOptions(to=to, **options).validated()
     cell = cell_to_evaluate(layout, cell if cell is not None else opts.cell)
     target = resolve_target(layout, opts.to, layer_aliases)

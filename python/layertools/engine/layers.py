@@ -11,6 +11,7 @@ from ..compat import db
 from ..errors import CellNotFoundError, LayerNotFoundError, OptionError
 from ..language import LayerRef, is_empty, parse, walk
 from ..limits import MAX_LAYER_NUMBER, NumberError, parse_whole
+from ..options import EvalOptions
 
 if TYPE_CHECKING:
     from ..options import EvalOptions

@@ -6,12 +6,9 @@ Writing is the last step of an evaluation: everything before it only reads the l
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from ..compat import db
-
-if TYPE_CHECKING:
-    from .layers import ToLayer
+from .layers import ToLayer
 
 #: Up to this many result polygons, rectangles are stored as boxes (as Xic does); beyond it the
 #: per-object conversion would cost seconds of Python, and a GDS file holds the same geometry.
@@ -147,8 +144,7 @@ def commit(layout: "db.Layout", target: ToLayer, writes: list[CellWrite], scratc
     for write in writes:
         cell = layout.cell(write.cell_index)
         if write.from_scratch:
-            assert scratch.index is not None  # the tiles wrote into it
-            source = cell.shapes(scratch.index)
+            source = cell.shapes(scratch.ensure())  # the tiles wrote there
             cell.shapes(layer_index).insert(source)
             written += source.size()
             source.clear()

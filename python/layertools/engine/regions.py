@@ -133,17 +133,14 @@ class RegionEvaluator:
 
     def binary(self, op: str, left: Value, right: Value) -> Value:
         # Cheap identities first: they avoid whole-layer booleans against the reference box.
-        if isinstance(left, float) or isinstance(right, float):
-            if isinstance(left, float):
-                scalar, other, scalar_left = left, right, True
-            else:
-                assert isinstance(right, float)
-                scalar, other, scalar_left = right, left, False
-            shortcut = scalar_identity(op, truthy(scalar), scalar_left)
-            if shortcut == "other":
-                return self.geometry(other)
-            if shortcut == "empty":
-                return db.Region()
+        for scalar, other, scalar_left in ((left, right, True), (right, left, False)):
+            if isinstance(scalar, float):  # at most one side: number-only subtrees are folded
+                shortcut = scalar_identity(op, truthy(scalar), scalar_left)
+                if shortcut == "other":
+                    return self.geometry(other)
+                if shortcut == "empty":
+                    return db.Region()
+                break
         a, b = self.geometry(left), self.geometry(right)
         if a is b:  # the same layer on both sides: deep mode gets this wrong (KLayout #1643), and it is free
             return db.Region() if op in ("-", "^") else a

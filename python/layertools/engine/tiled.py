@@ -184,9 +184,8 @@ def evaluate_tiled(bound: BoundExpression, source: LayerSource, reference_box: "
     return plan.tiles
 
 
-def _run_here(text: str, plan: TilingPlan, threads: int, source: LayerSource, script: TileScript,
-              aoi: "db.Region", sink: tuple, holed: "db.Region",
-              progress: Callable[[str, float | None], None] | None) -> None:
+def _run_here(text: str, plan: TilingPlan, threads: int, source: LayerSource, script: TileScript, aoi: "db.Region",
+              sink: tuple, holed: "db.Region", progress: Callable[[str, float | None], None] | None) -> None:
     layout = source.layout
     # Bands of tile rows: each band is one TilingProcessor run, so that progress can be shown and a
     # cancel honoured between bands without Python in the tiles.  Each band ends with workers idle,
@@ -199,7 +198,7 @@ def _run_here(text: str, plan: TilingPlan, threads: int, source: LayerSource, sc
                  else f"tiles: {plan.nx} x {plan.ny} of {plan.tile_um:g} µm")
         if progress is not None:
             progress(label, number / len(bands))
-        inputs: dict[str, db.RecursiveShapeIterator | db.Region] = {}
+        inputs: dict[str, Any] = {}  # RecursiveShapeIterators and Regions
         for (layer_index, cell_index), name in script.layer_inputs.items():
             cell = source.cell if cell_index is None else layout.cell(cell_index)
             iterator = cell.begin_shapes_rec(layer_index)

@@ -81,7 +81,7 @@ class _Parser:
         """Precedence climbing: one Python frame per nesting level, not one per operator level."""
         left = self.unary(numeric)
         run: list[tuple[Node, int]] = []  # geometry operands of a pending associative run, with op positions
-        run_op = ""  # the operator of that run ("" while there is none)
+        run_op = ""  # the operator of the pending run
         while self.token.kind == "op" and _LEVEL_OF.get(self.token.text, -1) >= min_level:
             op_token = self.advance()
             op = "-" if op_token.text == "not" else op_token.text
@@ -144,8 +144,7 @@ class _Parser:
             if not numeric and is_hex_layer_name(token.raw):
                 return LayerRef(token.raw, token.pos, form="hex", ld=hex_layer_datatype(token.raw),
                                 text=token.raw)
-            assert token.value is not None  # the lexer sets it on every number token
-            return Number(token.value, token.pos, token.raw)
+            return Number(token.value or 0.0, token.pos, token.raw)  # the lexer set the value
         if token.kind == "ld":
             self.advance()
             layer, datatype = (_layer_number(x, token, self.text) for x in token.text.split("/"))

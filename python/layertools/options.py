@@ -258,11 +258,6 @@ def normalize_depth(value: Any) -> Depth:
     return DepthKind().check("depth", value)
 
 
-def normalize_partition(value: Any) -> float | None:
-    """Partition size in µm; None, 'none' or 0 mean no partitioning (Xic: PartitionSize 0)."""
-    return Partition().check("partition", value)
-
-
 def closest(word: str, candidates: tuple[str, ...]) -> str | None:
     """The candidate a mistyped ``word`` most likely meant, or None."""
     matches = difflib.get_close_matches(word.lower(), candidates, n=1, cutoff=0.7)

@@ -884,9 +884,3 @@ def menu_text(text: str) -> str:
     """``text`` for a menu entry: Qt takes a lone '&' as a mnemonic marker ("68/20 & 69/20" would read
     "68/20 _69/20"), '&&' shows one '&'."""
     return text.replace("&", "&&")
-
-
-def find_dock(main_window=None) -> "ExpressionDock | None":
-    """The installed dock (by object name), e.g. for users' macros."""
-    main_window = main_window or pya.Application.instance().main_window()
-    return main_window.findChild(DOCK_NAME) if main_window is not None else None

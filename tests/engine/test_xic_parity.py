@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import math
 import sys
-from pathlib import Path
 
 import pytest
 
 import layertools
-from conftest import data_file
+from conftest import REPO, data_file
 from layertools.compat import db
 from layouts import add_box, layer_index, new_layout
 
-GOLDEN = Path(__file__).parent / "xic"
+GOLDEN = REPO / "tests" / "xic"
 sys.path.insert(0, str(GOLDEN))
 from make_goldens import CASES  # noqa: E402
 

@@ -17,7 +17,7 @@ from layertools.language import parse
 from layertools.limits import MAX_TILES
 from layertools.memstat import memory_report
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 GIB = 1024 ** 3
 CALIBRATION = json.loads((REPO / "bench" / "cost_calibration.json").read_text())["records"]

@@ -7,18 +7,15 @@ import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
-from conftest import data_file
+from conftest import REPO, data_file
 from layertools.compat import db
 from layertools.engine.cost import decide
 from layertools.hierarchy_stats import layout_statistics
 from layertools.memstat import memory_report, suggest_partition, suggest_strategy
 from layertools.memstat.advice import FLAT_BYTES_PER_POINT, NICE_PARTITIONS, estimate_memory, human_bytes
-
-REPO = Path(__file__).resolve().parents[1]
 
 GIB = 1024 ** 3
 

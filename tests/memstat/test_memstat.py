@@ -7,11 +7,10 @@ import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
-from conftest import data_file
+from conftest import REPO, data_file
 from layertools.commands.memstat_command import memstat_command
 from layertools.compat import db
 from layertools.memstat import (
@@ -25,8 +24,6 @@ from layertools.memstat import (
     shapes_memory_by_layer,
 )
 from layertools.memstat.klayout_statistics import MASTER_HEADER, format_block
-
-REPO = Path(__file__).resolve().parents[1]
 
 PYTHON_PATH = str(REPO / "python")
 

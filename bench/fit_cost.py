@@ -103,8 +103,9 @@ def main(argv=None) -> int:
         time_coefficients, peak_coefficients = cost.TIME, cost.PEAK
     else:
         time_coefficients, peak_coefficients = fit(records, "time"), fit(records, "peak")
-    print("TIME = " + json.dumps({s: {k: float(f"{v:.3g}") for k, v in c.items()} for s, c in time_coefficients.items()}))
-    print("PEAK = " + json.dumps({s: {k: float(f"{v:.3g}") for k, v in c.items()} for s, c in peak_coefficients.items()}))
+    for name, coefficients in (("TIME", time_coefficients), ("PEAK", peak_coefficients)):
+        rounded = {s: {k: float(f"{v:.3g}") for k, v in c.items()} for s, c in coefficients.items()}
+        print(f"{name} = " + json.dumps(rounded))
     tally = within(records, time_coefficients, peak_coefficients)
     print(f"machine: {data.get('machine')}")
     for name, (good, total) in tally.items():

@@ -27,12 +27,25 @@ from typing import Dict, List, Optional
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from cases import (BENCH_DIR, ENGINES, FILES, FULL_FILES, GROUPS, QUICK_FILES, REPO, TARGET, Case,
-                   build_cases, priority, python_executable)
+from cases import (
+    BENCH_DIR,
+    ENGINES,
+    FILES,
+    FULL_FILES,
+    GROUPS,
+    QUICK_FILES,
+    REPO,
+    TARGET,
+    Case,
+    build_cases,
+    priority,
+    python_executable,
+)
 from expressions import WORKLOADS
 from machine import machine_info
 from report import render, summarize
 from runner import measure
+from xorcheck import check_in_child
 
 DEFAULT_DATA = os.environ.get("LAYERTOOLS_DATA", os.path.join(os.path.dirname(REPO), "shared", "data"))
 REFERENCE_PREFERENCE = ("drc-deep", "api-deep", "drc-flat", "api-flat")
@@ -347,20 +360,12 @@ def xor_group(records: List[Dict], python: str, args, log_dir: str) -> None:
     reference["xor"] = {"reference": True}
     if not others:
         return
-    argv = [python, os.path.join(BENCH_DIR, "xorcheck.py"), reference["output"]]
-    argv += [r["output"] for r in others]
-    argv += ["--layer", f"{TARGET[0]}/{TARGET[1]}", "--threads", "2"]
-    measured = measure(argv, timeout_s=args.xor_timeout, max_rss_bytes=int(args.max_rss * 1e9),
-                       log_prefix=os.path.join(log_dir, reference["id"].replace("/", "__") + ".xor"),
-                       tail_chars=1 << 20)
-    outcomes = {}
-    for line in measured.stdout_tail.splitlines():
-        if line.startswith("{"):
-            outcome = json.loads(line)
-            outcomes[outcome["candidate"]] = outcome
+    outcomes, measured = check_in_child(
+        reference["output"], [r["output"] for r in others], python, layer=f"{TARGET[0]}/{TARGET[1]}",
+        timeout_s=args.xor_timeout, max_rss_bytes=int(args.max_rss * 1e9),
+        log_prefix=os.path.join(log_dir, reference["id"].replace("/", "__") + ".xor"))
     for record in others:
-        record["xor"] = outcomes.get(record["output"], {"equal": False,
-                                                         "error": measured.failure() or "no result"})
+        record["xor"] = outcomes[record["output"]]
     first = others[0]["xor"]
     if "reference_area_um2" in first:
         reference["xor"].update(area_um2=first["reference_area_um2"],

@@ -64,8 +64,6 @@ def compare(reference, candidate, *, tile_um: float = 200.0, threads: int = 2) -
     """XOR of two (layout, top, layer index) triples; areas in µm²."""
     ref_layout, ref_top, ref_index = reference
     cand_layout, cand_top, cand_index = candidate
-    if abs(ref_layout.dbu - cand_layout.dbu) > 1e-12:
-        raise SystemExit(f"database units differ: {ref_layout.dbu} and {cand_layout.dbu}")
     dbu = ref_layout.dbu
     processor = db.TilingProcessor()
     processor.input("a", ref_top.begin_shapes_rec(ref_index) if ref_index >= 0 else db.Region())
@@ -75,6 +73,9 @@ def compare(reference, candidate, *, tile_um: float = 200.0, threads: int = 2) -
     processor.output("x", difference)
     processor.output("area_a", area_a)
     processor.output("area_b", area_b)
+    # The TilingProcessor brings every input to its own dbu, so a candidate in another dbu (Xic
+    # writes 0.001 µm whatever it read) is compared on the reference's grid; differences smaller
+    # than one reference dbu can round away there.
     processor.dbu = dbu
     processor.tile_size(tile_um, tile_um)
     processor.threads = threads
@@ -167,7 +168,9 @@ def check_files(reference_path: str, candidates: List[str], layer: Tuple[int, in
             candidate = read_result_layer(path, layer)
             # Two strongly reused hierarchical results compare fastest hierarchically; a flat one
             # (everything in the top cell) would be pulled up anyway, and tiles use both cores.
-            if method == "deep" or (method == "auto" and worth_deep(*reference) and worth_deep(*candidate)):
+            same_dbu = abs(reference[0].dbu - candidate[0].dbu) < 1e-12
+            if same_dbu and (method == "deep" or (method == "auto" and worth_deep(*reference)
+                                                  and worth_deep(*candidate))):
                 outcome = compare_deep(reference, candidate, threads=threads)
             else:
                 outcome = compare(reference, candidate, tile_um=tile_um, threads=threads)
@@ -176,6 +179,26 @@ def check_files(reference_path: str, candidates: List[str], layer: Tuple[int, in
         outcome["candidate"] = path
         outcome["check_s"] = time.perf_counter() - started
         yield outcome
+
+
+def check_in_child(reference: str, candidates: List[str], python: str, *, layer: str = "1000/0",
+                   timeout_s: float = 900.0, max_rss_bytes: int = 0, log_prefix=None):
+    """Run this checker on ``candidates`` in a child process (measured and killed like a case);
+    returns (candidate path -> verdict dict, the child's Measurement).  A candidate without a
+    verdict (the check failed or timed out) gets ``equal: False`` and the ``error``."""
+    import os
+    from runner import measure
+    argv = [python, os.path.abspath(__file__), reference, *candidates, "--layer", layer, "--threads", "2"]
+    measured = measure(argv, timeout_s=timeout_s, max_rss_bytes=max_rss_bytes, log_prefix=log_prefix,
+                       tail_chars=1 << 20)
+    verdicts = {}
+    for line in measured.stdout_tail.splitlines():
+        if line.startswith("{"):
+            outcome = json.loads(line)
+            verdicts[outcome["candidate"]] = outcome
+    for path in candidates:
+        verdicts.setdefault(path, {"equal": False, "error": measured.failure() or "no verdict"})
+    return verdicts, measured
 
 
 def main(argv=None) -> int:

@@ -12,16 +12,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 import klayout.db as db
-
-from conftest import REPO, data_file
+import pytest
 
 import drc  # bench/ modules: pyproject.toml's pytest pythonpath puts bench/ on the path
 import expressions
 import runner
 import xorcheck
+from conftest import REPO, data_file
 
 BENCH = REPO / "bench"
 

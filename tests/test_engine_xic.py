@@ -9,8 +9,7 @@ import pytest
 import layertools
 from layertools.compat import db
 from layertools.errors import CellNotFoundError, LayerNotFoundError, OptionError
-from layouts import (L_POLYGON, add_box, area_um2, fixture_f1, fixture_f2, fixture_f3, fixture_f4,
-                     layer_index, region_of)
+from layouts import L_POLYGON, add_box, area_um2, fixture_f1, fixture_f2, fixture_f3, fixture_f4, layer_index, region_of
 
 STRATEGIES = [("flat", None), ("tiled", 100.0), ("tiled", 30.0), ("tiled", 7.0), ("deep", None)]
 IDS = ["flat", "tiled100", "tiled30", "tiled7", "deep"]
@@ -52,7 +51,8 @@ F1_CASES = [  # (case, expression, area in µm²)
     ("T21", "bloat(-5, A, 0)", 900), ("T24a", "bloat(1, bloat(1, A, 0), 0)", 1936),
     ("T24b", "bloat(2, A, 0)", 1936), ("T25", "edges(1, A, 0)", 320), ("T25b", "edges(1, A, 1)", 320),
     ("T25c", "edges(1, A, 2)", 320), ("T25d", "edges(1, A, 3)", 320), ("T25e", "edges(1, A, 6)", 320),
-    ("T25f", "edges(1, A, 5)", 320), ("E4", "edges(1, A, 4)", 42 * 42 - 1600 - 4 * (1 - 0.707)),  # corners: 2 facets (Xic)
+    ("T25f", "edges(1, A, 5)", 320),
+    ("E4", "edges(1, A, 4)", 42 * 42 - 1600 - 4 * (1 - 0.707)),  # corners: 2 facets (Xic)
     ("T26", "extent(A | B)", 3600), ("T27a", "extent(0)", 0), ("T27b", "extent(A & C - C)", 0),
     ("T28a", "A & box(20, 20, 40, 60)", 600), ("T28b", "A & box(40, 60, 20, 20)", 600),
     ("T29b", "A & box(10, 10, 1000.0, 1000.0)", 1600), ("T29c", "A & box(10, 10, 1e3, 1e3)", 1600),

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import data_file
+from layertools.commands.memstat_command import memstat_command
 from layertools.compat import db
 from layertools.memstat import (
     MASTER_CATEGORIES,
@@ -23,7 +24,6 @@ from layertools.memstat import (
     read_with_report,
     shapes_memory_by_layer,
 )
-from layertools.memstat.command import memstat_command
 from layertools.memstat.klayout_statistics import MASTER_HEADER, format_block
 
 REPO = Path(__file__).resolve().parents[1]

@@ -12,9 +12,20 @@ from hypothesis import strategies as st
 
 import layertools
 from layertools.options import FORMATS, STRATEGIES, EvalOptions
-from layertools.recipe import (Recipe, RecipeError, Step, dump_recipe, load_recipe, parse_recipe,
-                               recipe_from_data, recipe_to_data, recipe_to_macro, save_macro,
-                               save_recipe, step_from_evaluation)
+from layertools.recipe import (
+    Recipe,
+    RecipeError,
+    Step,
+    dump_recipe,
+    load_recipe,
+    parse_recipe,
+    recipe_from_data,
+    recipe_to_data,
+    recipe_to_macro,
+    save_macro,
+    save_recipe,
+    step_from_evaluation,
+)
 
 GOOD = """\
 layertools: 1
@@ -346,3 +357,50 @@ def test_yaml_line_break_characters_in_a_text_round_trip(name):
     # Hypothesis found '\x85' in a cell name coming back as a space: YAML reads it as a line break.
     recipe = Recipe(steps=[Step(expression="68/20", options=EvalOptions(to="100/0", cell=name))])
     assert parse_recipe(dump_recipe(recipe)) == recipe
+
+
+@pytest.mark.parametrize("values, option, words", [
+    ({"thread": 2}, "thread", "did you mean 'threads'?"),
+    ({"threads": "2"}, "threads", "whole number"),
+    ({"threads": 257}, "threads", "limit is 256"),
+    ({"merge": "yes"}, "merge", "true or false"),
+    ({"format": "joint"}, "format", "one of default, joined"),
+    ({"cell": ""}, "cell", "cell name or null"),
+    ({"to": 100}, "to", "text"),
+    ({"depth": -1}, "depth", "'all'"),
+    ({"partition": [1]}, "partition", "size in µm"),
+])
+def test_from_mapping_errors_name_the_option(values, option, words):
+    with pytest.raises(layertools.OptionError) as caught:
+        EvalOptions.from_mapping(values)
+    assert caught.value.option == option and words in str(caught.value), str(caught.value)
+
+
+def test_to_mapping_round_trips_through_from_mapping():
+    options = EvalOptions(to="A 1/0", cell="TOP", depth=2, recursive=True, strategy="tiled", partition=None,
+                          threads=3, clear=False, format="hsplit", merge=True, fast=True, join_max_poly_verts=0)
+    assert EvalOptions.from_mapping(options.to_mapping()) == options
+    assert EvalOptions.from_mapping({}) == EvalOptions()
+
+
+def test_recipe_package_keeps_its_public_names_and_imports_no_command_line():
+    """Macros saved by users call layertools.recipe.run_macro, the docs import replay_files and
+    replay_in_view from layertools.recipe: they keep working, but importing the core (recipes, the
+    engine) loads neither the command line nor the application side."""
+    import os
+    import subprocess
+    code = ("import sys, layertools, layertools.recipe, layertools.engine, layertools.memstat\n"
+            "upper = ('layertools.commands', 'layertools.gui', 'layertools.cli')\n"
+            "loaded = [m for m in sys.modules if m.startswith(upper)]\n"
+            "assert not loaded, loaded\n"
+            "from layertools.recipe import run_macro, run_batch, replay_files, replay_command, exit_status\n"
+            "from layertools.commands import replay_command as command\n"
+            "assert run_macro is command.run_macro and replay_files is command.replay_files\n"
+            "print('ok')\n")
+    from conftest import REPO
+    env = dict(os.environ, PYTHONPATH=str(REPO / "python"))
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert proc.stdout.strip() == "ok", proc.stderr
+    import layertools.recipe
+    with pytest.raises(AttributeError):
+        layertools.recipe.no_such_name  # noqa: B018

@@ -135,7 +135,8 @@ def test_manhattanize_mode_1_puts_every_vertex_on_the_grid(name, grid):
     result = run(name).merged()
     assert not result.is_empty()
     for polygon in result.each():
-        points = list(polygon.each_point_hull()) + [p for h in range(polygon.holes()) for p in polygon.each_point_hole(h)]
+        points = list(polygon.each_point_hull())
+        points += [p for h in range(polygon.holes()) for p in polygon.each_point_hole(h)]
         assert all(p.x % grid == 0 and p.y % grid == 0 for p in points)
 
 

@@ -111,7 +111,7 @@ def halo(node: Node) -> float:
 
 def reference_box(layout: "db.Layout", cell: "db.Cell", bound: BoundExpression) -> "db.Box":
     """The area of interest (D5): the cell's box, referenced cells' boxes and constant shapes' boxes."""
-    box = db.Box(cell.bbox())
+    box = cell.bbox().dup()
     for index in bound.referenced_cells:
         box += layout.cell(index).bbox()
     for dbox in bound.constant_boxes:

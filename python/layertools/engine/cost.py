@@ -33,8 +33,14 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..limits import MAX_TILES
+
+if TYPE_CHECKING:
+    from ..compat import db
+    from ..hierarchy_stats import LayoutStats
+    from .binding import BoundExpression
 
 #: Fitted by bench/fit_cost.py on bench/cost_calibration.json (KLayout 0.30.12, the shared 2-core
 #: machine; doc/performance.md has the fit): CPU seconds per unit of each term.
@@ -90,7 +96,8 @@ class Counts:
         return self.width_um * self.height_um
 
     @classmethod
-    def of(cls, stats, reads: float = 1.0, inverts: bool = False, halo_um: float = 0.0) -> "Counts":
+    def of(cls, stats: "LayoutStats | Counts", reads: float = 1.0, inverts: bool = False,
+           halo_um: float = 0.0) -> "Counts":
         """Counts from a LayoutStats (or Counts), with what the expression adds."""
         if isinstance(stats, Counts):
             return cls(**{**stats.as_dict(), "inverts": stats.inverts or inverts,
@@ -104,7 +111,7 @@ class Counts:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
 
-def count(layout, cell, bound, depth: int | None = None) -> Counts:
+def count(layout: "db.Layout", cell: "db.Cell", bound: BoundExpression, depth: int | None = None) -> Counts:
     """The counts of evaluating ``bound`` (a BoundExpression) in ``cell``."""
     from ..hierarchy_stats import layout_statistics
     from ..language.ast import walk
@@ -248,7 +255,7 @@ class Decision:
         return [self.strategy] + [p.strategy for p in rest]
 
 
-def expansion(stats) -> float:
+def expansion(stats: "LayoutStats | Counts") -> float:
     """Flat outline points per stored one: the one expansion ratio the decision and the report print."""
     return stats.points_flat / stats.points_stored if stats.points_stored else 1.0
 
@@ -271,8 +278,9 @@ def available_memory() -> int:
     return 4 * 1024 ** 3
 
 
-def predict(stats, threads: int, partition_um: float | None, inverts: bool = False, halo_um: float = 0.0,
-            deep_allowed: bool = True, memory_budget: int | None = None) -> dict[str, Prediction]:
+def predict(stats: "LayoutStats | Counts", threads: int, partition_um: float | None, inverts: bool = False,
+            halo_um: float = 0.0, deep_allowed: bool = True,
+            memory_budget: int | None = None) -> dict[str, Prediction]:
     """Predictions per strategy; ``partition_um`` None lets the model size the tiles (``best_partition``)."""
     counts = Counts.of(stats, inverts=inverts, halo_um=halo_um)
     partition = partition_um or best_partition(counts, threads, memory_budget)
@@ -287,8 +295,9 @@ def predict(stats, threads: int, partition_um: float | None, inverts: bool = Fal
     return predictions
 
 
-def decide(stats, threads: int = 0, partition_um: float | None = None, memory_budget: int | None = None,
-           inverts: bool = False, halo_um: float = 0.0, deep_allowed: bool = True) -> Decision:
+def decide(stats: "LayoutStats | Counts", threads: int = 0, partition_um: float | None = None,
+           memory_budget: int | None = None, inverts: bool = False, halo_um: float = 0.0,
+           deep_allowed: bool = True) -> Decision:
     """The strategy with the fastest predicted wall time whose predicted peak fits ``memory_budget``.
 
     ``stats``: Counts, or a LayoutStats of the layers read; ``threads`` 0 means every core;

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Callable
+from typing import Any, Callable
 
 from ..compat import db
 from ..errors import Cancelled, EvaluationError, LayertoolsError, OptionError
 from ..language import is_empty, parse
 from ..language.ast import LayerRef
+from ..layoutio import find_cell
 from ..limits import clipped
 from ..options import EvalOptions, EvalResult
 from .auto import choose
@@ -27,21 +28,23 @@ from .tiled import evaluate_tiled
 Progress = Callable[[str, "float | None"], None]
 
 
-def evaluate(layout: "db.Layout", cell, expression: str, to: str, *, progress: Progress | None = None,
-             selection: dict[int, "db.Region"] | None = None, layer_aliases: dict[str, int] | None = None,
-             distribute=None, **options) -> EvalResult:
+def evaluate(layout: "db.Layout", cell: "db.Cell | int | str | None", expression: str, to: str, *,
+             progress: Progress | None = None, selection: dict[int, "db.Region"] | None = None,
+             layer_aliases: dict[str, int] | None = None,
+             distribute: Any = None, **options: Any) -> EvalResult:
     """Evaluate ``expression`` in ``cell`` and write it to layer ``to``; see the module docstring."""
     unknown = set(options) - {f.name for f in dataclasses.fields(EvalOptions)}
     if unknown:
         raise OptionError(f"unknown option(s): {', '.join(sorted(unknown))}")
     opts = EvalOptions(to=to, **options).validated()
     return evaluate_with_options(layout, cell, expression, opts, progress=progress, selection=selection,
-               layer_aliases=layer_aliases, distribute=distribute)
+                                 layer_aliases=layer_aliases, distribute=distribute)
 
 
-def evaluate_with_options(layout: "db.Layout", cell, expression: str, opts: EvalOptions, *,
+def evaluate_with_options(layout: "db.Layout", cell: "db.Cell | int | str | None", expression: str,
+                          opts: EvalOptions, *,
                           progress: Progress | None = None, selection: dict[int, "db.Region"] | None = None,
-                          layer_aliases: dict[str, int] | None = None, distribute=None) -> EvalResult:
+                          layer_aliases: dict[str, int] | None = None, distribute: Any = None) -> EvalResult:
     """``evaluate`` with the options already in one EvalOptions (the To layer included).
     ``distribute`` (optional, e.g. layertools.cluster's) runs the tiles of the tiled strategy in
     other processes; the result and its commit are the same."""
@@ -63,10 +66,12 @@ def evaluate_with_options(layout: "db.Layout", cell, expression: str, opts: Eval
         report("writing", None)
         if writes is not None:
             result.shapes_written = commit(layout, target, writes, scratch)
-            result.layer_index = target.index
-            result.cells_written = _cells_written(layout, writes, target.index)
+            layer_index = target.index
+            assert layer_index is not None  # commit() made the To layer if it was new
+            result.layer_index = layer_index
+            result.cells_written = _cells_written(layout, writes, layer_index)
             if distribute is not None:  # its copies of the input no longer hold this layer's shapes
-                distribute.layer_written(target.index)
+                distribute.layer_written(layer_index)
         else:
             result.layer_index = -1 if target.index is None else target.index
     except BaseException as exc:
@@ -100,9 +105,8 @@ def _no_progress(message: str, fraction: "float | None") -> None:
     """The default progress callback: nothing to show, and tiles run in one piece."""
 
 
-def cell_to_evaluate(layout: "db.Layout", cell) -> "db.Cell":
+def cell_to_evaluate(layout: "db.Layout", cell: "db.Cell | int | str | None") -> "db.Cell":
     """The Cell meant by ``cell``: a Cell, a cell index, a name, or None for the top cell."""
-    from ..layoutio import find_cell
     if cell is None or isinstance(cell, str):
         return find_cell(layout, cell)
     if isinstance(cell, int):
@@ -112,7 +116,8 @@ def cell_to_evaluate(layout: "db.Layout", cell) -> "db.Cell":
 
 # -- the three kinds of evaluation ---------------------------------------------------------------
 
-def _empty_expression(layout, cell, target: ToLayer, opts: EvalOptions, result: EvalResult):
+def _empty_expression(layout: "db.Layout", cell: "db.Cell", target: ToLayer, opts: EvalOptions,
+                      result: EvalResult) -> list[CellWrite] | None:
     """Xic step 3: only create the layer, or rebuild an existing one in the chosen format."""
     result.strategy = "none"
     if target.index is None:
@@ -126,8 +131,9 @@ def _empty_expression(layout, cell, target: ToLayer, opts: EvalOptions, result: 
     return [CellWrite(cell.cell_index(), region=shaped, clear_cells=[cell.cell_index()])]
 
 
-def _plan(layout, cell, bound: BoundExpression, target: ToLayer, opts: EvalOptions, result: EvalResult,
-          report: Progress, selection, scratch: ScratchLayer, distribute=None) -> list[CellWrite] | None:
+def _plan(layout: "db.Layout", cell: "db.Cell", bound: BoundExpression, target: ToLayer, opts: EvalOptions,
+          result: EvalResult, report: Progress, selection: dict[int, "db.Region"] | None, scratch: ScratchLayer,
+          distribute: Any = None) -> list[CellWrite] | None:
     depth = opts.depth_limit()
     recursive = opts.recursive and depth != 0
     cells = _cells_for(layout, cell, depth) if recursive else [cell]
@@ -151,13 +157,14 @@ def _plan(layout, cell, bound: BoundExpression, target: ToLayer, opts: EvalOptio
             writes.append(CellWrite(each.cell_index(), clear_cells=clear, from_scratch=True))
             continue
         if region is None:
+            assert scratch.index is not None  # the tiles wrote the region into it
             scratch_shapes = each.shapes(scratch.index)
             region = db.Region(scratch_shapes)
             region.merged_semantics = False
             region = region.dup()
             scratch_shapes.clear()
         if merge:
-            existing = db.Region() if opts.clear else own_region(each, target.index)
+            existing = db.Region() if opts.clear or target.index is None else own_region(each, target.index)
             region = (existing + _flat(region)).merged()
         shaped = shape_region(region, opts.format, opts.join_max_poly_verts,
                               merged=region.is_deep() and not merge and bound.result_is_merged())
@@ -167,8 +174,9 @@ def _plan(layout, cell, bound: BoundExpression, target: ToLayer, opts: EvalOptio
     return writes
 
 
-def choose_strategy(layout, cell, bound, target: ToLayer, opts: EvalOptions, result: EvalResult, recursive: bool,
-                    distributed: bool = False):
+def choose_strategy(layout: "db.Layout", cell: "db.Cell", bound: BoundExpression, target: ToLayer,
+                    opts: EvalOptions, result: EvalResult, recursive: bool,
+                    distributed: bool = False) -> tuple[str, float | None, int]:
     """The strategy, partition and threads a run uses (auto resolved), recorded in ``result``.
     Distributed runs are tiled: the tile plan is what is cut into work for other processes."""
     strategy, partition, threads = opts.strategy, opts.partition, opts.threads
@@ -192,9 +200,10 @@ def choose_strategy(layout, cell, bound, target: ToLayer, opts: EvalOptions, res
     return strategy, partition, threads
 
 
-def _evaluate_cell(layout, cell, bound: BoundExpression, depth, strategy: str, partition, threads: int,
-                   opts: EvalOptions, result: EvalResult, report: Progress, selection, scratch: ScratchLayer,
-                   distribute=None):
+def _evaluate_cell(layout: "db.Layout", cell: "db.Cell", bound: BoundExpression, depth: int | None, strategy: str,
+                   partition: float | None, threads: int, opts: EvalOptions, result: EvalResult, report: Progress,
+                   selection: dict[int, "db.Region"] | None, scratch: ScratchLayer,
+                   distribute: Any = None) -> tuple["db.Region | None", int, "db.DeepShapeStore | None"]:
     """The result region of one cell, or None when the tiles wrote it into the scratch layer."""
     box = reference_box(layout, cell, bound)
     reference = db.Region(box)
@@ -219,9 +228,11 @@ def _evaluate_cell(layout, cell, bound: BoundExpression, depth, strategy: str, p
     return region, tiles, store
 
 
-def _copy(layout, cells, bound: BoundExpression, target: ToLayer, opts: EvalOptions, depth) -> list[CellWrite] | None:
+def _copy(layout: "db.Layout", cells: list["db.Cell"], bound: BoundExpression, target: ToLayer, opts: EvalOptions,
+          depth: int | None) -> list[CellWrite] | None:
     """D17: a lone layer name copies objects unchanged (flattened to the depth), no clipping."""
-    ref: LayerRef = bound.tree
+    ref = bound.tree
+    assert isinstance(ref, LayerRef)  # a copy is chosen for a lone layer only
     source_index = bound.layer_of[id(ref)]
     source_cell_index = bound.cell_of.get(id(ref))
     writes = []
@@ -253,7 +264,7 @@ def _copy(layout, cells, bound: BoundExpression, target: ToLayer, opts: EvalOpti
     return writes or None
 
 
-def _cells_for(layout, cell, depth: int | None) -> list:
+def _cells_for(layout: "db.Layout", cell: "db.Cell", depth: int | None) -> list["db.Cell"]:
     """Recursive mode: the cell and every distinct cell within ``depth`` levels, children first."""
     levels = {cell.cell_index(): 0}
     frontier = [cell.cell_index()]
@@ -271,7 +282,7 @@ def _cells_for(layout, cell, depth: int | None) -> list:
     return [layout.cell(i) for i in ordered] + [cell]
 
 
-def _cells_written(layout, writes: list[CellWrite], layer_index: int) -> int:
+def _cells_written(layout: "db.Layout", writes: list[CellWrite], layer_index: int) -> int:
     """Cells that received shapes: deep results land in the cells below as well."""
     cells = set()
     for write in writes:

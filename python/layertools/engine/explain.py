@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..compat import db
 from ..language import is_empty, parse, to_text
@@ -46,7 +47,8 @@ class Explanation:
         return "\n".join(lines)
 
 
-def explain(layout: "db.Layout", cell, expression: str, to: str, layer_aliases=None, **options) -> Explanation:
+def explain(layout: "db.Layout", cell: "db.Cell | int | str | None", expression: str, to: str,
+            layer_aliases: dict[str, int] | None = None, **options: Any) -> Explanation:
     opts = EvalOptions(to=to, **options).validated()
     cell = cell_to_evaluate(layout, cell if cell is not None else opts.cell)
     target = resolve_target(layout, opts.to, layer_aliases)

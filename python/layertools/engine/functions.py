@@ -26,8 +26,19 @@ from typing import TYPE_CHECKING
 from ..compat import db
 from ..language.ast import Call
 from ..language.functions import FUNCTIONS, zoid_corners
-from .geometry import (MANHATTANIZE_MIN_STEP_UM, Pieces, cut_corner_sized, edge_band, edge_wires, halo_band,
-                       manhattanize, manhattanize_on_grid, union, zoid_edge_bands, zoid_polygon)
+from .geometry import (
+    MANHATTANIZE_MIN_STEP_UM,
+    Pieces,
+    cut_corner_sized,
+    edge_band,
+    edge_wires,
+    halo_band,
+    manhattanize,
+    manhattanize_on_grid,
+    union,
+    zoid_edge_bands,
+    zoid_polygon,
+)
 
 if TYPE_CHECKING:  # the evaluators call these entries and pass themselves
     from .regions import RegionEvaluator, Value
@@ -70,6 +81,7 @@ class EngineFunction:
         return type(self).tile is not EngineFunction.tile
 
     def flat(self, ev: "RegionEvaluator", call: Call) -> "Value":
+        """The call on Regions (flat or deep); ``ev.value`` evaluates its arguments."""
         raise NotImplementedError(self.name)
 
     def tile(self, compiler: "TileCompiler", call: Call) -> str:
@@ -80,7 +92,8 @@ class EngineFunction:
 ENGINE_FUNCTIONS: dict[str, EngineFunction] = {}
 
 
-def register(cls: type) -> type:
+def register(cls: type[EngineFunction]) -> type[EngineFunction]:
+    """Class decorator: the entry for the function ``cls.name``."""
     ENGINE_FUNCTIONS[cls.name] = cls()
     return cls
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Iterator
 
 from ..compat import db
 from ..language.functions import zoid_corners
@@ -150,7 +151,8 @@ def _to_grid(value: int, step: int) -> int:
     return (value + half) // step if value > 0 else -((half - value) // step)
 
 
-def _grid_rows(left0: int, right0: int, left1: int, right1: int, y0: int, y1: int):
+def _grid_rows(left0: int, right0: int, left1: int, right1: int, y0: int,
+               y1: int) -> Iterator[tuple[int, int, int, int]]:
     """Rectangles (y from, y to, left, right; grid units) stepping a trapezoid's sides from the
     bottom corners to the top ones: on each row a side moves by whole grid steps while its error
     term (slope run accumulated over the rows) stays positive; a rectangle ends where a side moved."""

@@ -5,11 +5,15 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..compat import db
 from ..errors import CellNotFoundError, LayerNotFoundError, OptionError
-from ..language import LayerRef
+from ..language import LayerRef, is_empty, parse, walk
 from ..limits import MAX_LAYER_NUMBER, NumberError, parse_whole
+
+if TYPE_CHECKING:
+    from ..options import EvalOptions
 
 _LD = re.compile(r"^\s*([0-9]+)\s*/\s*([0-9]+)\s*$")
 _NAME_LD = re.compile(r"^\s*(\S+?)\s*\(?\s*([0-9]+)\s*/\s*([0-9]+)\s*\)?\s*$")
@@ -56,7 +60,7 @@ def resolve_layer(layout: "db.Layout", ref: LayerRef, text: str,
     index = find_layer_by_ld(layout, *ref.ld) if ref.ld else None
     if index is None:
         message = _unknown_layer_message(layout, ref.text or ref.layer, aliases)
-        if ref.form == "hex":
+        if ref.form == "hex" and ref.ld is not None:
             message += (f" ({ref.text} is read as GDS layer {ref.ld[0]}/{ref.ld[1]}, Xic's 4/8-hex-digit "
                         f"rule; for the number write {ref.text.rstrip('.')}.0)")
         raise LayerNotFoundError(message, ref.pos, text)
@@ -169,8 +173,6 @@ def layers_read(expression: str, target: str | None = None) -> "set[tuple[int, i
     expression's layers, and the To layer when its objects stay (``target``; None when it is
     cleared).  None when a layer is named by a name only, which the file's layer table would have to
     resolve: then every layer must be read."""
-    from ..language import is_empty, parse
-    from ..language.ast import walk
     found: set[tuple[int, int]] = set()
     if not is_empty(expression):
         for node in walk(parse(expression)):
@@ -186,7 +188,7 @@ def layers_read(expression: str, target: str | None = None) -> "set[tuple[int, i
     return found
 
 
-def layers_to_load(expression: str, options) -> "set[tuple[int, int]] | None":
+def layers_to_load(expression: str, options: EvalOptions) -> "set[tuple[int, int]] | None":
     """:func:`layers_read` for an evaluation with ``options`` (EvalOptions): the To layer is read
     only when its objects stay (Don't clear, or object merging)."""
     return layers_read(expression, None if options.clear and not options.merge else options.to)

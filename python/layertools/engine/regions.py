@@ -134,7 +134,11 @@ class RegionEvaluator:
     def binary(self, op: str, left: Value, right: Value) -> Value:
         # Cheap identities first: they avoid whole-layer booleans against the reference box.
         if isinstance(left, float) or isinstance(right, float):
-            scalar, other, scalar_left = (left, right, True) if isinstance(left, float) else (right, left, False)
+            if isinstance(left, float):
+                scalar, other, scalar_left = left, right, True
+            else:
+                assert isinstance(right, float)
+                scalar, other, scalar_left = right, left, False
             shortcut = scalar_identity(op, truthy(scalar), scalar_left)
             if shortcut == "other":
                 return self.geometry(other)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 from ..compat import db
 from ..errors import OptionError
@@ -58,7 +58,7 @@ class TilingPlan:
 
 def plan_tiles(reference: "db.Box", dbu: float, tile_um: float, halo_um: float) -> TilingPlan:
     inner = reference.to_dtype(dbu)
-    outer = inner.enlarged(halo_um, halo_um) if halo_um > 0 else db.DBox(inner)
+    outer = inner.enlarged(halo_um, halo_um) if halo_um > 0 else inner.dup()
     # A tile far larger than the area is one tile either way; capping it keeps KLayout's integer tile
     # coordinates representable (partition 1e300).
     tile_um = min(tile_um, 4 * (max(outer.width(), outer.height()) + 2 * halo_um) + 1)
@@ -144,7 +144,7 @@ class TileCompiler:
 def evaluate_tiled(bound: BoundExpression, source: LayerSource, reference_box: "db.Box",
                    flat: RegionEvaluator, tile_um: float, threads: int, output_format: str,
                    sink: tuple, max_vertices: int = 0,
-                   progress: Callable[[str, float | None], None] | None = None, distribute=None) -> int:
+                   progress: Callable[[str, float | None], None] | None = None, distribute: Any = None) -> int:
     """Evaluate on tiles, writing each tile's clipped result straight into ``sink`` =
     (layout, cell index, layer index); returns the number of tiles.  ``distribute`` (optional)
     runs the tiles elsewhere: an object with ``run_tiles(TileRun, sink, holed, progress)``."""
@@ -185,7 +185,8 @@ def evaluate_tiled(bound: BoundExpression, source: LayerSource, reference_box: "
 
 
 def _run_here(text: str, plan: TilingPlan, threads: int, source: LayerSource, script: TileScript,
-              aoi: "db.Region", sink: tuple, holed: "db.Region", progress) -> None:
+              aoi: "db.Region", sink: tuple, holed: "db.Region",
+              progress: Callable[[str, float | None], None] | None) -> None:
     layout = source.layout
     # Bands of tile rows: each band is one TilingProcessor run, so that progress can be shown and a
     # cancel honoured between bands without Python in the tiles.  Each band ends with workers idle,
@@ -198,7 +199,7 @@ def _run_here(text: str, plan: TilingPlan, threads: int, source: LayerSource, sc
                  else f"tiles: {plan.nx} x {plan.ny} of {plan.tile_um:g} µm")
         if progress is not None:
             progress(label, number / len(bands))
-        inputs = {}
+        inputs: dict[str, db.RecursiveShapeIterator | db.Region] = {}
         for (layer_index, cell_index), name in script.layer_inputs.items():
             cell = source.cell if cell_index is None else layout.cell(cell_index)
             iterator = cell.begin_shapes_rec(layer_index)

@@ -2,7 +2,7 @@
 
 Called by the autorun macro at every start of the application.  Rules it keeps:
 
-- It runs only in the GUI (``layertools.gui.environment()``); in batch mode and standalone it does
+- It runs only in the GUI (``layertools.environment.environment()``); in batch mode and standalone it does
   nothing.
 - It is idempotent: a second call (a re-run autorun macro, a reloaded module) reuses the docks it
   finds by object name and replaces its menu items instead of adding duplicates.
@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 
 from .. import ICON_DIR
 from .._version import __version__
-from . import GUI, environment
+from ..environment import GUI, environment
 
 LOGGER_NAME = "layertools"
 MENU_NAME = "layertools_menu"

@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import sys
+import traceback
 from dataclasses import dataclass
 from typing import Iterator
 
 import pya
 
-from ..errors import Cancelled
+from ..errors import Cancelled, NoLayoutError
 
 # Saturated, mutually distinct colours, light and dark ones: those that stand out against the view's
 # background are candidates, and a new result layer gets the one least like the layers shown.
@@ -34,10 +36,6 @@ RESULT_COLOURS = (0xff8000, 0xe02020, 0xd040d0, 0x2060ff, 0x00a0a0, 0x20a020, 0x
                   0xffe000, 0x00e0ff, 0x80ff00, 0xff80c0, 0x00ff9c, 0x8080ff)
 MIN_BACKGROUND_CONTRAST = 0.25  # relative-luminance difference a result needs against the background
 RESULT_DITHER = 5  # KLayout's "lightly left-hatched": the layers underneath stay visible
-
-
-class NoLayoutError(Exception):
-    """There is no layout (or no cell) to work on; the message says what to do."""
 
 
 @dataclass
@@ -65,10 +63,20 @@ def current_target() -> ViewCell:
     view = pya.LayoutView.current()
     if view is None:
         raise NoLayoutError("No layout is open: open a layout (File > Open) first.")
+    return view_cell_of(view)
+
+
+def view_cell_of(view: "pya.LayoutView", cell=None) -> ViewCell:
+    """``cell`` (a Cell, a cell name, or None: the active cell) of the view's active layout, or
+    NoLayoutError / CellNotFoundError saying why there is none."""
     cellview = view.active_cellview()
     if cellview is None or not cellview.is_valid():
         raise NoLayoutError("No layout is open in the current view: open a layout first.")
-    cell = cellview.cell
+    if isinstance(cell, str):
+        from ..layoutio import find_cell
+        cell = find_cell(cellview.layout(), cell)
+    elif cell is None:
+        cell = cellview.cell
     if cell is None:
         raise NoLayoutError("No cell is selected: choose a cell in the Cells panel first.")
     return ViewCell(view, cellview, cellview.layout(), cell)
@@ -132,6 +140,20 @@ def show_result_layer(target: ViewCell, layer_index: int) -> bool:
     props.visible = True
     view.insert_layer(view.end_layers(), props)
     return True
+
+
+def show_result_layers(target: ViewCell, results) -> str:
+    """Layer-panel entries for the layers ``results`` (EvalResults) wrote; call it inside the run's
+    undo step.  The results are already in the layout here, so a failure is returned as a warning
+    ("" when all went well), never raised as a failed run."""
+    try:
+        for result in results:
+            if result.layer_index >= 0:
+                show_result_layer(target, result.layer_index)
+    except Exception as exc:
+        traceback.print_exc(file=sys.stderr)
+        return f"the result layer could not be added to the layer panel ({exc}); use Add Other Layers"
+    return ""
 
 
 def make_current_layer(target: ViewCell, layer_index: int) -> None:

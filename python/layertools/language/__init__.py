@@ -1,7 +1,6 @@
 """Xic's layer-expression language: tokens, the checked tree, and the parser."""
 
-from .ast import (GEOMETRY, SCALAR, Binary, Call, Instances, LayerRef, Node, Number, Unary,
-                  layer_refs, to_text, walk)
+from .ast import GEOMETRY, SCALAR, Binary, Call, Instances, LayerRef, Node, Number, Unary, layer_refs, to_text, walk
 from .functions import FUNCTIONS
 from .parser import is_empty, parse
 

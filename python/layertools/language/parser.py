@@ -3,7 +3,8 @@
 Precedence (D1, Xic's table): unary > ``^``/xor > ``*`` > ``+`` ``-`` binary-not > ``&``/and >
 ``|``/or; every binary operator is left-associative.  Number-only subtrees are folded to numbers
 (D2).  Everything that can be known without a layout is checked here, so that evaluation never
-starts on an expression that cannot finish.
+starts on an expression that cannot finish.  The functions, their parameters and checks are the
+table in ``functions.py``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import math
 
 from ..errors import ExpressionError
 from ..limits import MAX_LAYER_NUMBER, MAX_NESTING, MAX_TREE_DEPTH, NumberError, finite, is_whole_number_text, whole
-from .ast import GEOMETRY, SCALAR, Binary, Call, Instances, LayerRef, Node, Number, Unary, children, truthy
+from .ast import GEOMETRY, Binary, Call, Instances, LayerRef, Node, Number, Unary, children, truthy
 from .functions import FUNCTIONS, NUMERIC, UNSUPPORTED_FUNCTIONS
 from .lexer import CONSTANTS, Token, hex_layer_datatype, is_hex_layer_name, tokenize
 
@@ -80,7 +81,7 @@ class _Parser:
         """Precedence climbing: one Python frame per nesting level, not one per operator level."""
         left = self.unary(numeric)
         run: list[tuple[Node, int]] = []  # geometry operands of a pending associative run, with op positions
-        run_op = None
+        run_op = ""  # the operator of that run ("" while there is none)
         while self.token.kind == "op" and _LEVEL_OF.get(self.token.text, -1) >= min_level:
             op_token = self.advance()
             op = "-" if op_token.text == "not" else op_token.text
@@ -92,7 +93,7 @@ class _Parser:
                 run.append((right, op_token.pos))
                 continue
             if run:
-                left, run, run_op = _balanced(run_op, run), [], None
+                left, run, run_op = _balanced(run_op, run), [], ""
             left = _combine(op, left, right, op_token.pos, self.text)
         if run:
             left = _balanced(run_op, run)
@@ -143,6 +144,7 @@ class _Parser:
             if not numeric and is_hex_layer_name(token.raw):
                 return LayerRef(token.raw, token.pos, form="hex", ld=hex_layer_datatype(token.raw),
                                 text=token.raw)
+            assert token.value is not None  # the lexer sets it on every number token
             return Number(token.value, token.pos, token.raw)
         if token.kind == "ld":
             self.advance()
@@ -211,8 +213,8 @@ def _word_node(token: Token, numeric: bool) -> Node:
         for sep in (",", "/"):
             parts = token.text.split(sep)
             if len(parts) == 2 and all(is_whole_number_text(p.strip()) for p in parts):
-                return LayerRef(token.text, token.pos, form="decimal",
-                                ld=tuple(_layer_number(p, token, token.raw) for p in parts), text=token.raw)
+                layer, datatype = (_layer_number(p, token, token.raw) for p in parts)
+                return LayerRef(token.text, token.pos, form="decimal", ld=(layer, datatype), text=token.raw)
     ld = hex_layer_datatype(token.text) if (not token.quoted and is_hex_layer_name(token.text)) else None
     return LayerRef(token.text, token.pos, cell=token.cell, form="name", ld=ld, text=token.raw)
 
@@ -315,4 +317,4 @@ def _describe(token: Token) -> str:
     return repr(token.raw or token.text)
 
 
-__all__ = ["parse", "is_empty", "FUNCTIONS", "SCALAR", "GEOMETRY"]
+__all__ = ["parse", "is_empty"]

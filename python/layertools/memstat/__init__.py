@@ -3,7 +3,6 @@
 - ``memory_report(layout, cell=None, detailed=False, ...)`` -> MemoryReport for a loaded layout;
 - ``read_with_report(path, ...)`` -> (layout, MemoryReport) with the read's timing;
 - ``advise(report)``, ``suggest_strategy(stats, ...)``, ``estimate_memory(stats, ...)``;
-- ``memstat_command(args)``: the ``layertools memstat`` command;
 - ``capture_c_stdout(function, ...)``: what KLayout prints on the C-level standard output.
 """
 
@@ -20,7 +19,6 @@ from .advice import (
                      suggest_strategy,
 )
 from .capture import CaptureError, capture_c_stdout
-from .command import memstat_command
 from .klayout_statistics import (
                      MASTER_CATEGORIES,
                      MemoryLine,
@@ -35,7 +33,7 @@ from .process import LoadTiming, ProcessMemory, process_memory
 __all__ = [
     "memory_report", "read_with_report", "read_layout_for_report", "MemoryReport", "LayerMemory",
     "advise", "suggest_strategy", "suggest_partition", "estimate_memory", "Advice", "MemoryEstimate",
-    "StrategySuggestion", "human_bytes", "memstat_command", "capture_c_stdout", "CaptureError",
+    "StrategySuggestion", "human_bytes", "capture_c_stdout", "CaptureError",
     "ProcessMemory", "LoadTiming", "process_memory", "MemoryLine", "MemoryStatistics", "MASTER_CATEGORIES",
     "mem_statistics", "parse_mem_statistics", "shapes_memory_by_layer",
 ]

@@ -20,15 +20,12 @@ import tempfile
 import threading
 from typing import Any, Callable
 
-from ..errors import LayertoolsError
+from ..errors import CaptureError
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _LOCK = threading.RLock()
 _LIBC: ctypes.CDLL | bool | None = None  # None: not looked up yet; False: there is no C library handle
 
-
-class CaptureError(LayertoolsError):
-    """The C-level standard output cannot be redirected on this platform."""
 
 
 def _libc() -> ctypes.CDLL | None:

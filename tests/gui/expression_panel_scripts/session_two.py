@@ -2,7 +2,6 @@
 import os
 import sys
 
-
 sys.path.insert(0, os.path.join(os.environ["LT_PANEL_REPO"], "tests", "gui", "expression_panel_scripts"))
 import panel_common as pc  # noqa: E402
 

@@ -12,7 +12,7 @@ x INVERSION_FACTOR when the expression inverts):
 
     flat   time: setup + point x W                  peak: point x P_flat
     tiled  time: setup + point x W x (1 + halo share) + tile x tiles
-                 + tile_point x W x points per tile / TILE_POINTS_SCALE
+                 + tile_point x W x sqrt(points per tile / TILE_POINTS_SCALE)
            peak: setup + tile_point x (points in one tile x busy workers) + point x P_flat (the result)
     deep   time: setup + point x W_stored + instance x instances + cell x cells
            peak: setup + point x P_stored + instance x instances + cell x cells
@@ -44,17 +44,18 @@ if TYPE_CHECKING:
 
 #: Fitted by bench/fit_cost.py on bench/cost_calibration.json (KLayout 0.30.12, the shared 2-core
 #: machine; doc/performance.md has the fit): CPU seconds per unit of each term.
-TIME: dict[str, dict[str, float]] = {"flat": {"setup": 0.0, "point": 8.57e-07},
-        "tiled": {"setup": 0.00489, "point": 7.6e-07, "tile": 0.00035, "tile_point": 1.44e-08},
-        "deep": {"setup": 0.0, "point": 1.07e-06, "instance": 3.9e-05, "cell": 0.0}}
+TIME: dict[str, dict[str, float]] = {"flat": {"setup": 0.0, "point": 8.62e-07},
+        "tiled": {"setup": 0.0, "point": 7.21e-07, "tile": 0.000446, "tile_point": 8.95e-08},
+        "deep": {"setup": 0.0, "point": 1.06e-06, "instance": 3.61e-05, "cell": 0.0}}
 #: Fitted the same way: peak bytes above the loaded layout per unit of each term.  A tile is a
 #: small flat evaluation: its working set per point is flat's (held, not fitted).
 FLAT_BYTES_PER_POINT = 86
 PEAK: dict[str, dict[str, float]] = {"flat": {"point": FLAT_BYTES_PER_POINT},
-        "tiled": {"setup": 4250000.0, "tile_point": FLAT_BYTES_PER_POINT, "point": 3.35},
-        "deep": {"setup": 4710000.0, "point": 93.7, "instance": 0.0, "cell": 29300.0}}
-#: Tiled's cost per point grows with the points in a tile (measured: the fastest tiles held 30 k to
-#: 130 k points; a linear growth fitted the best partition of 11 of 16 sweeps, log n 6, none 7).
+        "tiled": {"setup": 4040000.0, "tile_point": FLAT_BYTES_PER_POINT, "point": 3.5},
+        "deep": {"setup": 4090000.0, "point": 94.1, "instance": 0.0, "cell": 32300.0}}
+#: Tiled's cost per point grows with the points in a tile, as the square root: a scan line over a
+#: tile of n uniformly spread points crosses ~sqrt(n) edges.  Fitted to the tiled sweeps, this found
+#: the measured fastest partition in 13 of 17 cases (log2(1 + n/100 k) 13, linear 10, none 7).
 TILE_POINTS_SCALE = 100_000
 #: An inverting expression (a box over the whole cell) makes a large, complex result; measured on
 #: the SRAM inversions !(30/0 | 50/0) (8192x32 and 1024x8): flat and tiled take ~3x, deep ~1.5x the
@@ -152,7 +153,7 @@ def time_terms(counts: Counts, strategy: str, threads: int, partition_um: float 
         halo_share = min(3.0, (1 + 2 * counts.halo_um / side) ** 2 - 1)
         per_tile = max(1.0, work / n)
         return {"setup": 1.0, "point": work * (1 + halo_share), "tile": float(n),
-                "tile_point": work * per_tile / TILE_POINTS_SCALE}
+                "tile_point": work * math.sqrt(per_tile / TILE_POINTS_SCALE)}
     stored = counts.points_flat if counts.inverts else counts.points_stored
     deep_inversion = DEEP_INVERSION_FACTOR if counts.inverts else 1.0
     return {"setup": 1.0, "point": stored * counts.reads * deep_inversion, "instance": float(counts.instances),

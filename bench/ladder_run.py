@@ -93,8 +93,9 @@ def ladder_cases() -> List[LadderCase]:
 
 
 def xic_expression(text: str) -> str:
-    """Xic started without a technology file names GDS layer L/D ``LxDy`` (xic_lexpr.py's form)."""
-    return re.sub(r"\b(\d+)/(\d+)\b", r"L\1D\2", text)
+    """Layers in Xic's quoted decimal form ``"L,D"``.  xic_lexpr.py's ``LxDy`` form becomes a hex
+    name, and an all-digit one (8/0 is ``0800``) is read as a number: ``1300 - 0800`` fails to parse."""
+    return re.sub(r"\b(\d+)/(\d+)\b", r'"\1,\2"', text)
 
 
 def command(engine: str, case: LadderCase, input_path: str, output: str, work_dir: str,

@@ -112,7 +112,7 @@ def test_runner_measures_strategies_and_xors_them_on_a_tiny_fill(tmp_path):
 
 
 def test_xic_gets_its_own_layer_names():
-    assert ladder_run.xic_expression("(68/20 & 69/20) | (68/44 - 68/20)") == "(L68D20 & L69D20) | (L68D44 - L68D20)"
+    assert ladder_run.xic_expression("(8/0 & 10/0) | (19/0 - 8/0)") == '("8,0" & "10,0") | ("19,0" - "8,0")'
 
 
 def test_xor_check_compares_a_result_written_in_another_database_unit(tmp_path):

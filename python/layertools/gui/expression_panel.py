@@ -839,7 +839,7 @@ def _wheel_when_focused(widget, base, event) -> None:
 def _wheel_safe(base: Any) -> Any:
     """``base`` (a combo or spin box class) taking the wheel only when focused, and focused only by
     a click or Tab (StrongFocus, not WheelFocus: the wheel alone never focuses it)."""
-    class WheelSafe(base):  # type: ignore[misc,valid-type]  # the base class is a parameter
+    class WheelSafe(base):  # the base class is a parameter (Any: mypy lets it be subclassed)
         def __init__(self, parent):
             super().__init__(parent)
             self.focusPolicy = pya.Qt.StrongFocus

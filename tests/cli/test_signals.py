@@ -39,16 +39,23 @@ def inputs(tmp_path_factory) -> dict[str, Path]:
     return {"evaluating": array_layout(folder, 600), "writing": array_layout(folder, 300)}
 
 
+def _as_from_a_shell() -> None:
+    """SIGINT as a foreground command gets it.  A test session started in the background (`&`,
+    nohup) ignores SIGINT and its children inherit that; a command started so rightly keeps
+    ignoring Ctrl-C, so the tests of Ctrl-C give the child the default a terminal user has."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(args: list[str], terminal: bool):
     """The command with stderr (and stdout) on a pty or on a pipe; returns (process, read_output)."""
     env = dict(os.environ, PYTHONPATH=str(REPO / "python"))
     command = [sys.executable, "-m", "layertools", *args]
     if not terminal:
         proc = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE)
+                                stderr=subprocess.PIPE, preexec_fn=_as_from_a_shell)
         return proc, lambda: b"".join(proc.communicate(timeout=120)).decode(errors="replace")
     master, slave = pty.openpty()
-    proc = subprocess.Popen(command, env=env, stdin=slave, stdout=slave, stderr=slave)
+    proc = subprocess.Popen(command, env=env, stdin=slave, stdout=slave, stderr=slave, preexec_fn=_as_from_a_shell)
     os.close(slave)
     chunks = []
 

@@ -19,7 +19,7 @@ import math
 import sys
 from typing import Dict, List, Optional, Tuple
 
-from ladder_report import ENGINES, figures, load
+from ladder_report import ENGINES, differs, figures, load
 
 FAMILIES = ("array", "flattened", "fill")
 STYLE = {  # engine -> (colour, marker, line style)
@@ -34,7 +34,8 @@ def series(cases: Dict[str, Dict], family: str, engine: str, x_key: str = "flat_
     points = []
     for case in cases.values():
         if case["family"] == family:
-            found = figures(case["engines"].get(engine))
+            entry = case["engines"].get(engine)
+            found = None if differs(entry) else figures(entry)
             if found:
                 points.append((case[x_key], found))
     return sorted(points, key=lambda point: point[0])
@@ -88,7 +89,8 @@ def plot(cases: Dict[str, Dict], engines: List[str], out: str) -> None:
         for engine in engines:
             colour, marker, line = STYLE.get(engine, ("tab:purple", "x", "-"))
             if family == "today":
-                points = [(case["flat_shapes"], figures(case["engines"].get(engine))) for case in today]
+                points = [(case["flat_shapes"], None if differs(case["engines"].get(engine))
+                           else figures(case["engines"].get(engine))) for case in today]
                 points = sorted((x, found) for x, found in points if found)
                 line = "none"
             else:

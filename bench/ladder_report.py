@@ -74,6 +74,12 @@ def outcome(entry: Optional[Dict]) -> str:
     return text + xor_note(entry.get("xor"))
 
 
+def differs(entry: Optional[Dict]) -> bool:
+    """True when the XOR check found the result is not the reference's geometry."""
+    xor = (entry or {}).get("xor") or {}
+    return xor.get("equal") is False and not xor.get("error")
+
+
 def xor_note(xor: Optional[Dict]) -> str:
     """'' when identical or not checked; else whether the check failed or the results differ."""
     if xor is None or xor.get("equal"):
@@ -157,8 +163,7 @@ def targets(run: Dict) -> List[List[str]]:
         engines = case.get("engines", {})
         # A result that is not the reference's geometry is no competitor (Xic read vexriscv's
         # named OASIS layers under other names and wrote an empty result).
-        got = {engine: figures(entry) for engine, entry in engines.items()
-               if (entry.get("xor") or {}).get("equal", True) or (entry.get("xor") or {}).get("error")}
+        got = {engine: figures(entry) for engine, entry in engines.items() if not differs(entry)}
         auto = got.get("lt-auto")
         if auto is None:
             continue

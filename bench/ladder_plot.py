@@ -105,11 +105,11 @@ def plot(cases: Dict[str, Dict], engines: List[str], out: str) -> None:
                         linestyle=line, label=label)
             memory_ax.plot(xs, [found["rss"] / 1e6 for _, found in points], color=colour, marker=marker,
                            linestyle=line, label=label)
-        if family == "today":
-            for case in today:
-                time_ax.annotate(case["case"], (case["flat_shapes"], time_ax.get_ylim()[0]), fontsize=7,
-                                 rotation=90, va="bottom")
-        time_ax.set_title(family if family != "today" else "today's cases (points)")
+        if family == "today":   # the x positions name the cases
+            names = ", ".join(case["case"] for case in sorted(today, key=lambda case: case["flat_shapes"]))
+            time_ax.set_title(f"today's cases, left to right:\n{names}", fontsize=10)
+        else:
+            time_ax.set_title(family)
         for ax, label in ((time_ax, "wall time, s"), (cpu_ax, "CPU time (user+sys), s"),
                           (memory_ax, "peak RSS, MB")):
             ax.set_xscale("log")

@@ -134,7 +134,7 @@ if __name__ == "__main__":
         main()
     except SystemExit:
         raise
-    except BaseException as exc:  # a clean exit status in klayout -b as well
+    except BaseException:  # a clean exit status in klayout -b as well
         import traceback
         traceback.print_exc()
         sys.stderr.flush()

@@ -1,10 +1,13 @@
-"""Measure flat, tiled and deep on small ladder layouts and the real files; write cost_calibration.json.
+"""Measure flat, tiled and deep on the calibration ladder and the real files; write cost_calibration.json.
 
-Each record holds the counts the cost model reads (engine/cost.py) and the measured evaluation
-time of each strategy (in-process, the layout already loaded, best of ``--repeat``).  Fit the
-model's coefficients from it with ``bench/fit_cost.py``.  Bounded: cases are small (seconds each).
+Every measurement is its own process (``bench/cost_probe.py``): the counts the cost model reads
+(engine/cost.py) and the evaluation's wall and CPU seconds and peak memory above the loaded layout.
+Tiled runs at the model's partition and the nice sizes either side (2 threads), and at the model's
+partition with 1 thread, so the fit sees tile overhead and thread gain.  Each configuration runs
+``--repeat`` times (cases interleaved, so a burst of load on the shared machine hits one run, not
+all); the fit takes the median.  Fit the coefficients with ``bench/fit_cost.py``.
 
-    PYTHONPATH=python nice python3 bench/calibrate_cost.py [--out bench/cost_calibration.json]
+    LAYERTOOLS_DATA=../shared/data PYTHONPATH=python nice python3 bench/calibrate_cost.py   # ~20 min
 """
 
 from __future__ import annotations
@@ -12,81 +15,99 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
+import subprocess
 import sys
-import time
 
 import klayout.db as db
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import ladder  # noqa: E402
-from layertools.engine import evaluate  # noqa: E402
-from layertools.engine.binding import bind  # noqa: E402
-from layertools.engine.cost import available_cores, decide  # noqa: E402
-from layertools.language import parse  # noqa: E402
-from layertools.stats import layout_statistics  # noqa: E402
-
-SIZES = {"array": (1, 2, 3), "fill": (200, 400, 700), "flattened": (1, 2, 3)}
-FILES = (("vexriscv", "vexriscv.oas.gz", "10/0 & 11/0"),
-         ("sram", "RM_IHPSG13_1P_8192x32_c4.gds.gz", "!(30/0 | 50/0)"),
-         ("sram_and", "RM_IHPSG13_1P_8192x32_c4.gds.gz", "30/0 & 50/0"))
+HERE = os.path.dirname(os.path.abspath(__file__))
+#: Small and medium sizes of each ladder family (bench/ladder.py), then the real files (cost_probe.FILES).
+CASES = ("array_1", "array_2", "array_3", "array_5", "fill_200", "fill_400", "fill_700", "fill_1000",
+         "flattened_1", "flattened_2", "flattened_3", "flattened_4", "vexriscv", "sram", "sram_and", "rm1024", "tt06")
+#: (strategy, threads, partition): see cost_probe.resolve_partition.
+CONFIGS = (("flat", 1, "none"), ("deep", 2, "none"), ("tiled", 2, "model"), ("tiled", 2, "model-1"),
+           ("tiled", 2, "model+1"), ("tiled", 1, "model"))
+#: A case's measurement is abandoned after this long (the machine is shared; nothing waits for hours).
+TIMEOUT_S = 300
 
 
-def cases():
-    for family, sizes in SIZES.items():
-        for size in sizes:
-            yield f"{family}_{size}", (lambda f=family, s=size: ladder.MAKERS[f](s)), ladder.FAMILIES[family]["expression"]
-    for label, name, expression in FILES:
-        def load(name=name):
-            layout = db.Layout()
-            layout.read(os.path.join(ladder.DATA, name))
-            return layout
-        yield label, load, expression
-
-
-def measure(label, make, expression, threads, repeat):
-    layout = make()
-    top = layout.top_cell()
-    bound = bind(parse(expression), expression, layout)
-    stats = layout_statistics(layout, top, layers=sorted(bound.layer_indexes))
-    decision = decide(stats, threads, None, inverts=bound.inverts(), halo_um=bound.halo_um)
-    partition = decision.predictions["tiled"].partition_um
-    record = {"case": label, "expression": expression, "threads": threads, "points_flat": stats.points_flat,
-              "points_stored": stats.points_stored, "area_um2": stats.area_um2, "inverts": bound.inverts(),
-              "halo_um": bound.halo_um, "partition_um": partition,
-              "predicted_order": decision.ranking(), "wall_s": {}}
-    for number, strategy in enumerate(("flat", "tiled", "deep")):
-        best = None
-        for attempt in range(repeat):
-            target = f"{300 + number}/{attempt}"
-            started = time.perf_counter()
-            evaluate(layout, top, expression, target, strategy=strategy, threads=threads,
-                     partition=partition)
-            elapsed = time.perf_counter() - started
-            best = elapsed if best is None else min(best, elapsed)
-        record["wall_s"][strategy] = round(best, 4)
-    record["measured_order"] = sorted(record["wall_s"], key=record["wall_s"].get)
+def probe(case: str, strategy: str, threads: int, partition: str) -> dict | None:
+    argv = [sys.executable, os.path.join(HERE, "cost_probe.py"), case, strategy, "--threads", str(threads),
+            "--partition", partition]
+    load = os.getloadavg()
+    try:
+        run = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return {"case": case, "strategy": strategy, "threads": threads, "timeout_s": TIMEOUT_S}
+    if run.returncode != 0:
+        print(f"{case} {strategy}: {run.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
+        return None
+    record = json.loads(run.stdout.strip().splitlines()[-1])
+    record["load"] = [round(value, 2) for value in load]
     return record
+
+
+def collect(lines: list[dict]) -> list[dict]:
+    """One record per case: its counts, and per configuration the runs and their medians."""
+    cases: dict[str, dict] = {}
+    for line in lines:
+        if "wall_s" not in line:
+            continue
+        case = cases.setdefault(line["case"], {"case": line["case"], "expression": line["expression"], "runs": {}})
+        case["counts"] = line["counts"]    # the last count: the model's counts as the code takes them now
+        key = f"{line['strategy']} t{line['threads']} {line['partition_um'] or ''}".strip()
+        run = case["runs"].setdefault(key, {"strategy": line["strategy"], "threads": line["threads"],
+                                            "partition_um": line["partition_um"], "wall_s": [], "cpu_s": [],
+                                            "peak_bytes": [], "load": []})
+        for name in ("wall_s", "cpu_s", "peak_bytes"):
+            run[name].append(line[name])
+        run["load"].append(line["load"][0])
+        if line["strategy"] == "tiled" and line["partition_um"] == line["model_partition_um"] and line["threads"] == 2:
+            case["model_partition_um"] = line["partition_um"]
+    for case in cases.values():
+        for run in case["runs"].values():
+            for name in ("wall_s", "cpu_s", "peak_bytes"):
+                run["median_" + name] = statistics.median(run[name])
+    return list(cases.values())
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                                      "cost_calibration.json"))
-    parser.add_argument("--threads", type=int, default=available_cores())
+    parser.add_argument("--out", default=os.path.join(HERE, "cost_calibration.json"))
+    parser.add_argument("--lines", default="", help="also append every measurement to this JSON-lines file")
+    parser.add_argument("--from-lines", default="", help="build --out from a JSON-lines file, measure nothing")
+    parser.add_argument("--recount", action="store_true",
+                        help="count every case again with today's code (after a change to what the model counts)")
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--only", default="", help="comma-separated case labels")
     args = parser.parse_args(argv)
-    wanted = set(filter(None, args.only.split(",")))
-    records = []
-    for label, make, expression in cases():
-        if wanted and label not in wanted:
-            continue
-        record = measure(label, make, expression, args.threads, args.repeat)
-        print(json.dumps(record), flush=True)
-        records.append(record)
+    wanted = [case for case in CASES if not args.only or case in args.only.split(",")]
+    lines: list[dict] = []
+    if args.from_lines:
+        with open(args.from_lines, encoding="utf-8") as handle:
+            lines = [json.loads(text) for text in handle if text.strip()]
+    else:
+        for attempt in range(args.repeat):
+            for case in wanted:
+                for strategy, threads, partition in CONFIGS:
+                    record = probe(case, strategy, threads, partition)
+                    if record is None:
+                        continue
+                    record["attempt"] = attempt
+                    lines.append(record)
+                    if args.lines:
+                        with open(args.lines, "a", encoding="utf-8") as handle:
+                            handle.write(json.dumps(record) + "\n")
+    records = collect(lines)
+    if args.recount:
+        for record in records:
+            record["counts"] = probe(record["case"], "count", 2, "none")["counts"]
+    loads = [line["load"][0] for line in lines if "load" in line]
+    machine = {"cores": os.cpu_count(), "klayout": getattr(db, "__version__", ""),
+               "load_1min": [min(loads), statistics.median(loads), max(loads)] if loads else []}
     with open(args.out, "w", encoding="utf-8") as handle:
-        json.dump({"machine": {"cores": available_cores(), "load": os.getloadavg(), "klayout": db.__version__
-                               if hasattr(db, "__version__") else ""}, "records": records}, handle, indent=1)
+        json.dump({"machine": machine, "records": records}, handle, indent=1)
     return 0
 
 

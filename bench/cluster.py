@@ -36,15 +36,18 @@ CASES = {
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--file", default="tt06_tiles_assembly.gds.gz")
-    parser.add_argument("--data", default=os.environ.get("LAYERTOOLS_DATA", os.path.join(os.path.dirname(REPO), "shared", "data")))
+    parser.add_argument("--data", default=os.environ.get("LAYERTOOLS_DATA",
+                                                         os.path.join(os.path.dirname(REPO), "shared", "data")))
     parser.add_argument("--workers", default="1,2")
     parser.add_argument("--cases", default=",".join(CASES))
     parser.add_argument("--repeat", type=int, default=1,
-                        help="runs per configuration, the median reported (cluster runs after the first find the input cached)")
+                        help="runs per configuration, the median reported"
+                             " (cluster runs after the first find the input cached)")
     parser.add_argument("--json", help="also write the figures here")
     args = parser.parse_args()
 
     import distributed
+
     from layertools.cluster.client import Distributor
     from layertools.cluster.worker import InputFile, LayerInput, read_needed_layers
     from layertools.compat import db
@@ -79,7 +82,8 @@ def main() -> int:
         read_needed_layers(path, layers)
         worker_read_s = time.perf_counter() - started
         case = {"expression": expression, "partition_um": partition, "tiles": local_result.tiles,
-                "single_process_tiled_s": round(local_s, 3), "compute_per_tile_ms": round(1000 * local_s / local_result.tiles, 3),
+                "single_process_tiled_s": round(local_s, 3),
+                "compute_per_tile_ms": round(1000 * local_s / local_result.tiles, 3),
                 "worker_read_s": round(worker_read_s, 3), "cluster": {}}
         for count in workers:
             with distributed.LocalCluster(n_workers=count, threads_per_worker=1, dashboard_address=":0",

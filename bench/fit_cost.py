@@ -1,70 +1,115 @@
-"""Fit the cost model's time coefficients (engine/cost.py) to bench/cost_calibration.json.
+"""Fit the cost model's coefficients (engine/cost.py TIME and PEAK) to bench/cost_calibration.json.
 
-Least squares on relative error (every case counts alike, small or large), per strategy:
+Per strategy, non-negative least squares on relative error (every run counts alike, small or
+large) over the terms of ``cost.time_terms`` (against the median CPU seconds: on the shared
+machine wall time mostly measures the other users) and ``cost.peak_terms`` (against the median
+peak above the loaded layout).  Terms the fit should not move are held (``HELD``).  Prints the
+dictionaries to paste into engine/cost.py, each run's predicted/measured figures, and how many
+predictions are within 2x of the measurement: CPU time, wall time (predicted wall = CPU / busy
+workers) and peak memory, counted separately.
 
-    flat  = FLAT_S_PER_POINT * P_flat
-    tiled = TILED_S_PER_POINT * P_flat * (1 + halo share) / workers + TILE_S * tiles
-    deep  = DEEP_SETUP_S + DEEP_S_PER_POINT * P_deep     (P_deep: stored points, flat when inverting)
-
-Prints the coefficients to paste into engine/cost.py, then each case's predicted and measured
-time and order.   python3 bench/fit_cost.py [bench/cost_calibration.json]
+    python3 bench/fit_cost.py [bench/cost_calibration.json] [--check]   # --check: today's coefficients
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 import sys
 
 import numpy
+from scipy.optimize import nnls
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "python"))
-from layertools.engine.cost import DEEP_INVERSION_FACTOR, INVERSION_FACTOR  # noqa: E402  (held, not fitted)
+from layertools.engine import cost  # noqa: E402
+
+#: A tile is a small flat evaluation: its working set per input point is what flat's fit finds.
+HELD = {("peak", "tiled", "tile_point"): lambda found: round(found["flat"]["point"])}
+#: Peaks below this are noise (allocator slack, page granularity): they count as this much.
+PEAK_FLOOR = 4 * 1024 * 1024
+#: CPU times below this are timer and start-up noise.
+TIME_FLOOR = 0.02
 
 
-def features(record: dict) -> dict[str, list[float]]:
-    area, partition = record["area_um2"], record["partition_um"] or 100.0
-    tiles = max(1, math.ceil(area / (partition * partition))) if area > 0 else 1
-    workers = max(1, min(record["threads"], tiles))
-    side = math.sqrt(area / tiles) if area > 0 else 0.0
-    halo_share = min(1.0, 4 * record["halo_um"] / side) if side > 0 else 0.0
-    deep_points = record["points_flat"] if record["inverts"] else record["points_stored"]
-    inversion, deep_inversion = (INVERSION_FACTOR, DEEP_INVERSION_FACTOR) if record["inverts"] else (1.0, 1.0)
-    return {"flat": [inversion * record["points_flat"]],
-            "tiled": [inversion * record["points_flat"] * (1 + halo_share) / workers, tiles],
-            "deep": [1.0, deep_inversion * deep_points]}
+def runs(records: list[dict]):
+    for record in records:
+        counts = cost.Counts(**record["counts"])
+        for run in record["runs"].values():
+            yield record["case"], counts, run
 
 
-def fit(records: list[dict]) -> dict[str, list[float]]:
-    coefficients = {}
-    for strategy in ("flat", "tiled", "deep"):
-        rows = [(features(r)[strategy], r["wall_s"][strategy]) for r in records if strategy in r["wall_s"]]
-        matrix = numpy.array([[x / t for x in row] for row, t in rows])
-        solution, *_ = numpy.linalg.lstsq(matrix, numpy.ones(len(rows)), rcond=None)
-        coefficients[strategy] = [max(0.0, value) for value in solution]
-    return coefficients
+def fit(records: list[dict], kind: str) -> dict[str, dict[str, float]]:
+    terms_of = cost.time_terms if kind == "time" else cost.peak_terms
+    found: dict[str, dict[str, float]] = {}
+    for strategy in cost.STRATEGIES:
+        rows = []
+        for _, counts, run in runs(records):
+            if run["strategy"] != strategy:
+                continue
+            measured = max(run["median_cpu_s"], TIME_FLOOR) if kind == "time" else max(run["median_peak_bytes"],
+                                                                                        PEAK_FLOOR)
+            rows.append((terms_of(counts, strategy, run["threads"], run["partition_um"]), measured))
+        if not rows:
+            continue
+        names = list(rows[0][0])
+        held = {name: HELD[kind, strategy, name](found) if (kind, strategy, name) in HELD else None
+                for name in names}
+        free = [name for name in names if held[name] is None]
+        matrix = numpy.array([[terms[name] / measured for name in free] for terms, measured in rows])
+        rest = numpy.array([1.0 - sum(held[name] * terms[name] for name in names if held[name] is not None)
+                            / measured for terms, measured in rows])
+        scale = numpy.maximum(matrix.max(axis=0), 1e-300)   # columns of similar size for the solver
+        solution, _ = nnls(matrix / scale, rest)
+        values = dict(zip(free, solution / scale))
+        found[strategy] = {name: float(values.get(name, held[name])) for name in names}
+    return found
+
+
+def within(records, time_coefficients, peak_coefficients) -> dict[str, tuple[int, int]]:
+    saved = cost.TIME, cost.PEAK
+    cost.TIME, cost.PEAK = time_coefficients, peak_coefficients
+    tally = {"cpu": [0, 0], "wall": [0, 0], "peak": [0, 0]}
+    try:
+        for case, counts, run in runs(records):
+            strategy, threads, partition = run["strategy"], run["threads"], run["partition_um"]
+            predicted = {"cpu": cost.cpu_seconds(counts, strategy, threads, partition),
+                         "wall": cost.wall_seconds(counts, strategy, threads, partition),
+                         "peak": cost.peak_bytes(counts, strategy, threads, partition)}
+            measured = {"cpu": max(run["median_cpu_s"], TIME_FLOOR), "wall": max(run["median_wall_s"], TIME_FLOOR),
+                        "peak": max(run["median_peak_bytes"], PEAK_FLOOR)}
+            marks = []
+            for name in tally:
+                ratio = max(predicted[name], 1e-9) / measured[name]
+                good = 0.5 <= ratio <= 2.0
+                tally[name][0] += good
+                tally[name][1] += 1
+                marks.append(f"{name} {ratio:5.2f}{' ' if good else '*'}")
+            label = f"{strategy} t{threads} {partition or ''}"
+            print(f"{case:<12} {label:<16} cpu {run['median_cpu_s']:7.3f} s wall {run['median_wall_s']:7.3f} s"
+                  f" peak {run['median_peak_bytes'] / 1e6:7.1f} MB  predicted/measured: {'  '.join(marks)}")
+    finally:
+        cost.TIME, cost.PEAK = saved
+    return {name: tuple(value) for name, value in tally.items()}
 
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    path = argv[0] if argv else os.path.join(os.path.dirname(os.path.abspath(__file__)), "cost_calibration.json")
+    paths = [arg for arg in argv if not arg.startswith("--")]
+    path = paths[0] if paths else os.path.join(os.path.dirname(os.path.abspath(__file__)), "cost_calibration.json")
     with open(path, encoding="utf-8") as handle:
-        records = json.load(handle)["records"]
-    found = fit(records)
-    (flat,), (tiled, tile), (setup, deep) = found["flat"], found["tiled"], found["deep"]
-    print(f"FLAT_S_PER_POINT = {flat:.3g}\nTILED_S_PER_POINT = {tiled:.3g}\nTILE_S = {tile:.3g}\n"
-          f"DEEP_SETUP_S = {setup:.3g}\nDEEP_S_PER_POINT = {deep:.3g}")
-    within = total = 0
-    for record in records:
-        predicted = {s: float(numpy.dot(found[s], features(record)[s])) for s in found}
-        cells = "  ".join(f"{s} {predicted[s]:.2f}/{record['wall_s'][s]:.2f}" for s in found)
-        order = sorted(predicted, key=predicted.get)
-        ratios = [predicted[s] / record["wall_s"][s] for s in found if record["wall_s"][s] > 0]
-        within += sum(0.5 <= ratio <= 2.0 for ratio in ratios)
-        total += len(ratios)
-        print(f"{record['case']:<12} run {record.get('run', 1)} predicted/measured s: {cells}  order {order} measured {record['measured_order']}")
-    print(f"predicted within 2x of measured: {within} of {total} (case, strategy) pairs")
+        data = json.load(handle)
+    records = data["records"]
+    if "--check" in argv:
+        time_coefficients, peak_coefficients = cost.TIME, cost.PEAK
+    else:
+        time_coefficients, peak_coefficients = fit(records, "time"), fit(records, "peak")
+    for name, coefficients in (("TIME", time_coefficients), ("PEAK", peak_coefficients)):
+        rounded = {s: {k: float(f"{v:.3g}") for k, v in c.items()} for s, c in coefficients.items()}
+        print(f"{name} = " + json.dumps(rounded))
+    tally = within(records, time_coefficients, peak_coefficients)
+    print(f"machine: {data.get('machine')}")
+    for name, (good, total) in tally.items():
+        print(f"predicted within 2x of measured {name}: {good} of {total} runs")
     return 0
 
 

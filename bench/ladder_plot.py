@@ -14,7 +14,6 @@ run of an engine on a case replaces an earlier one (a case re-run on its own).  
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 from typing import Dict, List, Optional, Tuple
@@ -58,7 +57,8 @@ def exponents(cases: Dict[str, Dict], engines: List[str]) -> List[List[str]]:
     for family in FAMILIES:
         for engine in engines:
             for x_key in ("flat_shapes", "stored_shapes"):
-                if x_key == "stored_shapes" and not (family == "array" and engine in ("lt-deep", "drc-deep", "lt-auto")):
+                hierarchical = family == "array" and engine in ("lt-deep", "drc-deep", "lt-auto")
+                if x_key == "stored_shapes" and not hierarchical:
                     continue
                 points = series(cases, family, engine, x_key)
                 if len(points) < 2:

@@ -157,7 +157,8 @@ def summary(cases: Dict[str, Dict]) -> str:
             else:
                 cell = "—"
             cells.append(cell)
-        lines.append(f"| {case['case']} | {case['flat_shapes']:,} / {case['stored_shapes']:,} | " + " | ".join(cells) + " |")
+        shapes = f"{case['flat_shapes']:,} / {case['stored_shapes']:,}"
+        lines.append(f"| {case['case']} | {shapes} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -138,6 +138,7 @@ def layer_counts(path: str, expr: Expr) -> Dict[str, int]:
     """Flat and stored shapes (and points) on the layers the expression reads, viewer-mode read."""
     sys.path.insert(0, os.path.join(REPO, "python"))
     import klayout.db as db
+
     from layertools.stats import layout_statistics
     options = db.LoadLayoutOptions()
     layer_map = db.LayerMap()
@@ -261,8 +262,13 @@ def _xor_case(record: Dict, outputs: Dict[str, str], args, work: str) -> None:
             verdict = verdicts[path]
             record["engines"][engine]["xor"] = {key: verdict.get(key) for key in (
                 "equal", "xor_area_um2", "area_um2", "reference_area_um2", "flat_shapes", "error")}
-            _log(f"{record['case']} {engine}: XOR against {reference}: "
-                 f"{'identical' if verdict.get('equal') else ('not completed: ' + verdict['error']) if verdict.get('error') else 'DIFFERS ' + str(verdict.get('xor_area_um2'))}")
+            if verdict.get("equal"):
+                outcome = "identical"
+            elif verdict.get("error"):
+                outcome = "not completed: " + verdict["error"]
+            else:
+                outcome = "DIFFERS " + str(verdict.get("xor_area_um2"))
+            _log(f"{record['case']} {engine}: XOR against {reference}: {outcome}")
 
 
 def _q(path: str) -> str:
@@ -326,7 +332,8 @@ def main(argv=None) -> int:
         return 2
     if args.list:
         for case in cases:
-            print(f"{case.name:14s} timeout {case.timeout_s:5.0f} s  {' '.join(e for e in engines if e in case.engines)}")
+            runs = " ".join(e for e in engines if e in case.engines)
+            print(f"{case.name:14s} timeout {case.timeout_s:5.0f} s  {runs}")
         return 0
     args.stop_at = time.time() + args.budget * 60
     run = {"started": f"{_dt.datetime.utcnow():%Y-%m-%d %H:%M} UTC",

@@ -1,4 +1,5 @@
-"""How parsing and evaluation scale with the number of operands (10,000 operands must parse and evaluate in linear time).
+"""How parsing and evaluation scale with the number of operands (10,000 operands must parse and
+evaluate in linear time).
 
     PYTHONPATH=python python3 bench/operand_scaling.py [--max 40000]
 

@@ -85,7 +85,8 @@ def main(argv=None) -> int:
              f"- Command: `python3 bench/panel.py {shlex.join(argv if argv is not None else sys.argv[1:])}`",
              f"- Machine: {machine['cpu']}, {machine['cores']} cores, {machine['ram_gib']} GiB RAM; "
              f"load average {'/'.join(f'{v:.2f}' for v in machine['load_at_start'])} at the start",
-             f"- layertools {machine['layertools_commit']}{' (uncommitted changes)' if machine['layertools_dirty'] else ''}",
+             f"- layertools {machine['layertools_commit']}"
+             f"{' (uncommitted changes)' if machine['layertools_dirty'] else ''}",
              f"- KLayout application {run.result['klayout']} under Xvfb, layout `{args.file}` (top cell "
              f"`{run.result['cell']}`), expression `{args.expression}`; median of {args.repeat} run(s) each, "
              f"engine and panel alternating in one process",

@@ -9,9 +9,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(REPO, "tests", "gui", "expression_panel_scripts"))
-import panel_common as pc  # noqa: E402
-
 import layertools  # noqa: E402
+import panel_common as pc  # noqa: E402
 from layertools.options import EvalOptions  # noqa: E402
 
 mw = main_window()

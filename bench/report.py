@@ -240,7 +240,9 @@ def _scaling_sections(run: Dict) -> List[str]:
         out += ["## Partition size (layertools tiled, 2 threads, boolean mix)", "",
                 "| file | partition | wall s | peak RSS MB | wall / DRC deep | XOR |",
                 "|---|---|---:|---:|---:|---|"]
-        order = lambda r: (r["file"], float("inf") if r["partition"] is None else r["partition"])
+        def order(record):
+            return record["file"], float("inf") if record["partition"] is None else record["partition"]
+
         for record in sorted(partitions, key=order):
             base = _find(run["cases"], file=record["file"], workload="mix", engine="drc", mode="deep",
                          threads=0)

@@ -40,7 +40,7 @@ def main(path: str) -> int:
         scratch = layout.insert_layer(db.LayerInfo())
         top.shapes(scratch).insert(box)
         started = time.perf_counter()
-        result = build(lambda index: db.Region(top.begin_shapes_rec(index), store), scratch)
+        result = build(lambda index, store=store: db.Region(top.begin_shapes_rec(index), store), scratch)
         difference = (result.area() - want) * layout.dbu ** 2
         wrong += abs(difference) > 1e-9
         print(f"{label:32s} difference {difference:+10.4f} µm²  ({time.perf_counter() - started:.1f} s)")

@@ -27,8 +27,20 @@ from typing import Dict, List, Optional
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from cases import (BENCH_DIR, ENGINES, FILES, FULL_FILES, GROUPS, QUICK_FILES, REPO, TARGET, Case,
-                   build_cases, priority, python_executable)
+from cases import (
+    BENCH_DIR,
+    ENGINES,
+    FILES,
+    FULL_FILES,
+    GROUPS,
+    QUICK_FILES,
+    REPO,
+    TARGET,
+    Case,
+    build_cases,
+    priority,
+    python_executable,
+)
 from expressions import WORKLOADS
 from machine import machine_info
 from report import render, summarize

@@ -15,26 +15,19 @@ import sys
 
 def _main():
     try:
-        import layertools.recipe
+        import layertools.commands.replay_command
     except ImportError:
         # run from a checkout that is not installed as a Salt package: use the package next to it
         here = os.path.dirname(os.path.abspath(__file__))
         sys.path.insert(0, os.path.join(os.path.dirname(here), "python"))
-        import layertools.recipe
-    return layertools.recipe.run_batch(globals())
-
-
-def _interactive():
+        import layertools.commands.replay_command
+    from layertools.environment import GUI, environment
+    status = layertools.commands.replay_command.run_batch(globals())
     # run from the Macro IDE without -rd variables: report, but never end the application
-    try:
-        import pya
-        application = pya.Application.instance()
-        return application is not None and application.main_window() is not None \
-            and not isinstance(globals().get("recipe"), str)
-    except (ImportError, AttributeError):
-        return False
+    interactive = environment() == GUI and not isinstance(globals().get("recipe"), str)
+    return 0 if interactive else status
 
 
 _status = _main()
-if _status and not _interactive():
+if _status:
     sys.exit(_status)

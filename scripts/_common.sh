@@ -3,6 +3,12 @@
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
+# The PyPI klayout versions CI tests: the newest, pinned so a new KLayout release cannot change CI
+# unnoticed (raise it deliberately; LAYERTOOLS_NEW_KLAYOUT= (empty) takes whatever pip picks), and
+# the oldest supported (the oldest 0.28 wheel for CPython 3.11).
+NEW_KLAYOUT="${LAYERTOOLS_NEW_KLAYOUT-0.30.12}"
+OLD_KLAYOUT="${LAYERTOOLS_OLD_KLAYOUT:-0.28.17.post1}"
+
 say() { printf '%s\n' "layertools: $*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
 

@@ -69,7 +69,8 @@ def main() -> int:
     small = REPO / "doc" / "screenshot-small.png"
     full.parent.mkdir(exist_ok=True)
     shutil.copyfile(run.artifacts_dir / "screenshot.png", full)
-    subprocess.run(["convert", str(full), "-resize", "700x", "-strip", "-colors", "192", "PNG8:" + str(small)], check=True)
+    subprocess.run(["convert", str(full), "-resize", "700x", "-strip", "-colors", "192", "PNG8:" + str(small)],
+                   check=True)
     print(full, small)
     return 0
 

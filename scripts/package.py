@@ -220,7 +220,7 @@ def stage(dest: Path, version: str | None = None, repo: Path = REPO) -> Path:
     if version is not None:
         write_version(version, target / "python" / "layertools" / "_version.py")
         sync_grain(target / "grain.xml", version=version, icon=None, screenshot=None)
-    problems = [p for p in check_staged(target)]
+    problems = list(check_staged(target))
     if problems:
         raise PackageError("staged package is not consistent:\n  " + "\n  ".join(problems))
     files = sorted(p.relative_to(target).as_posix() for p in target.rglob("*") if p.is_file())

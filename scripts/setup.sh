@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install everything layertools needs on a fresh Debian/Ubuntu machine: KLayout (the application, for
-# the panels and GUI tests), Xvfb, ImageMagick, and the Python side (`pip install -e '.[test,cluster]'`:
-# the PyPI klayout module, PyYAML, pytest, hypothesis, Dask for the cluster tests).  Run as root or with sudo.
+# the panels and GUI tests), Xvfb, ImageMagick, and the Python side (`pip install -e '.[test,cluster,check]'`:
+# the PyPI klayout module (pinned, see _common.sh), PyYAML, pytest, hypothesis, Dask for the cluster
+# tests, and the pinned checkers ruff, mypy and vermin).  Run as root or with sudo.
 #
 # Idempotent and quiet: apt runs only for missing packages, pip only when something is missing.
 # Python: python3 itself, or a virtual environment in .venv when python3 is "externally managed"
@@ -34,18 +35,28 @@ if [ "$LAYERTOOLS_PYTHON" != "$REPO/.venv/bin/python" ] && python_is_managed "$L
     LAYERTOOLS_PYTHON="$REPO/.venv/bin/python"
 fi
 
-# Ready when layertools imports from THIS checkout together with every test dependency.
+# Ready when layertools imports from THIS checkout together with every test dependency and checker,
+# with the pinned klayout (NEW_KLAYOUT, scripts/_common.sh) and the pinned checkers (pyproject's "check").
 ready() {
-    (cd / && "$LAYERTOOLS_PYTHON" - "$REPO" <<'PY' 2>/dev/null
-import os, sys
+    (cd / && "$LAYERTOOLS_PYTHON" - "$REPO" "$NEW_KLAYOUT" <<'PY' 2>/dev/null
+import os, re, sys
+import importlib.metadata as metadata
 import klayout.db, yaml, pytest, hypothesis, distributed, dask_jobqueue, layertools
-sys.exit(0 if os.path.realpath(layertools.__file__).startswith(os.path.realpath(sys.argv[1]) + os.sep) else 1)
+repo, klayout_wanted = sys.argv[1], sys.argv[2]
+from_here = os.path.realpath(layertools.__file__).startswith(os.path.realpath(repo) + os.sep)
+with open(os.path.join(repo, "pyproject.toml"), encoding="utf-8") as handle:
+    checkers = re.search(r"^check = \[(.*)\]$", handle.read(), re.MULTILINE).group(1)
+pins = re.findall(r'"([A-Za-z0-9_.-]+)==([^"]+)"', checkers)
+pinned = all(metadata.version(name) == version for name, version in pins)
+klayout_ok = not klayout_wanted or metadata.version("klayout") == klayout_wanted
+sys.exit(0 if from_here and pins and pinned and klayout_ok else 1)
 PY
     )
 }
 if ! ready; then
-    say "installing layertools and its test tools into $LAYERTOOLS_PYTHON (pip install -e '.[test,cluster]')"
-    "$LAYERTOOLS_PYTHON" -m pip install -q --disable-pip-version-check --root-user-action=ignore -e "$REPO[test,cluster]"
-    ready || die "layertools is still not importable from $REPO with $LAYERTOOLS_PYTHON"
+    say "installing layertools, its test tools and checkers into $LAYERTOOLS_PYTHON (pip install -e '.[test,cluster,check]'${NEW_KLAYOUT:+ klayout==$NEW_KLAYOUT})"
+    "$LAYERTOOLS_PYTHON" -m pip install -q --disable-pip-version-check --root-user-action=ignore \
+        -e "$REPO[test,cluster,check]" ${NEW_KLAYOUT:+"klayout==$NEW_KLAYOUT"}
+    ready || die "layertools is still not importable from $REPO with $LAYERTOOLS_PYTHON (or a pinned version is missing)"
 fi
 say "ready: $("$LAYERTOOLS_PYTHON" -c 'import layertools, klayout.db as db; print("layertools", layertools.__version__, "with klayout", db.__version__)') and $(klayout -v)"

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Set up (scripts/setup.sh), then run every test:
-#   1. the whole suite with the newest PyPI klayout (core, command line, package) plus the GUI tests
-#      in Debian's KLayout application under Xvfb (tests/gui, marker "gui");
+# Set up (scripts/setup.sh), then check and run every test:
+#   0. static checks: ruff (lint, import order, Python 3.9 syntax), vermin (no standard-library
+#      feature newer than Python 3.9), mypy on python/layertools (configured in pyproject.toml);
+#   1. the whole suite with the newest tested PyPI klayout (pinned in scripts/_common.sh, default
+#      0.30.12; LAYERTOOLS_NEW_KLAYOUT=...) plus the GUI tests in Debian's KLayout application under
+#      Xvfb (tests/gui, marker "gui");
 #   2. the core suite again in a virtual environment with the OLDEST supported PyPI klayout
 #      (default 0.28.17.post1, the oldest 0.28 wheel for CPython 3.11; LAYERTOOLS_OLD_KLAYOUT=...).
 # Extra arguments go to both pytest runs (e.g. -k install, -x).  Exits non-zero on any failure.
@@ -14,7 +17,6 @@ cd "$REPO"
 bash scripts/setup.sh || die "set-up failed"
 pick_python
 
-OLD_KLAYOUT="${LAYERTOOLS_OLD_KLAYOUT:-0.28.17.post1}"
 COMPAT_VENV="$REPO/.venv-klayout-$OLD_KLAYOUT"
 failures=()
 had_args=$#
@@ -35,6 +37,19 @@ run_pytest() {
     [ $rc -eq 0 ] || failures+=("$label (exit $rc)")
 }
 
+# A failed check is reported with the test results, not instead of them.
+check() {
+    local label="$1"; shift
+    say "== $label"
+    "$@" || failures+=("$label")
+}
+check "ruff (lint, import order, Python 3.9 syntax)" "$LAYERTOOLS_PYTHON" -m ruff check --quiet .
+# Not vermin's "X | Y" check: it does not know that `from __future__ import annotations` leaves
+# annotations unevaluated (ruff's FA rules cover those).
+check "vermin (standard library of Python 3.9)" "$LAYERTOOLS_PYTHON" -c "import sys, vermin; sys.exit(vermin.main())" --quiet --violations \
+    --no-tips -t=3.9- python/layertools
+check "mypy python/layertools" "$LAYERTOOLS_PYTHON" -m mypy
+
 run_pytest "all tests, PyPI klayout $("$LAYERTOOLS_PYTHON" -c 'import klayout.db as d; print(d.__version__)'), GUI tests in $(klayout -v)" \
     "$LAYERTOOLS_PYTHON" -m pytest -q -p no:cacheprovider "$@"
 
@@ -42,7 +57,7 @@ run_pytest "all tests, PyPI klayout $("$LAYERTOOLS_PYTHON" -c 'import klayout.db
 # no klayout.db), where the panel and batch replay run it.  Tests that start subprocesses with
 # sys.executable or need the PyPI module's extras are left to the steps around this one.
 run_pytest "core tests inside the KLayout application ($(klayout -v))" \
-    klayout -b -r tests/in_klayout.py -rd args="tests/test_language.py tests/test_engine_xic.py tests/test_xic_parity.py tests/test_atomic.py tests/test_engine_real.py tests/test_limits.py -q $*"
+    klayout -b -r tests/in_klayout.py -rd args="tests/language/test_language.py tests/engine/test_engine_xic.py tests/engine/test_xic_parity.py tests/engine/test_atomic.py tests/engine/test_engine_real.py tests/test_limits.py -q $*"
 
 if [ "${LAYERTOOLS_SKIP_COMPAT:-}" = 1 ]; then
     say "compatibility step skipped (LAYERTOOLS_SKIP_COMPAT=1)"

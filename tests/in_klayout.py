@@ -1,6 +1,6 @@
 """Run pytest inside the KLayout application's own Python (Debian's 0.28.5: ``pya``, no klayout.db).
 
-    klayout -b -r tests/in_klayout.py -rd args="tests/test_engine_xic.py -q"
+    klayout -b -r tests/in_klayout.py -rd args="tests/engine/test_engine_xic.py -q"
 
 The core must work there exactly as with the PyPI module; this runs the same tests to prove it.
 """

@@ -12,7 +12,8 @@ import stat
 from datetime import timedelta
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import layertools
 from layertools import cli
@@ -168,6 +169,7 @@ def test_unwritable_outputs_and_fifo_inputs_are_refused_before_any_work(input_fi
 def test_stdout_on_a_full_device_is_reported_and_output_kept(input_file, tmp_path):
     import subprocess
     import sys
+
     from conftest import REPO
     out = tmp_path / "out.gds"
     env = dict(os.environ, PYTHONPATH=str(REPO / "python"))
@@ -259,8 +261,9 @@ steps:
 
 @FUZZ
 @given(st.lists(st.tuples(st.integers(0, len(RECIPE)), st.sampled_from(["insert", "delete", "cut"]),
-                          st.sampled_from(["[", "]", "{", "}", ":", "- ", "\n", "  ", "&a ", "*a", "? ", "!!python/object ",
-                                           "'", '"', "1" * 40, "1e999", ".nan", "²", "#", ",", "~", "yes"])),
+                          st.sampled_from(["[", "]", "{", "}", ":", "- ", "\n", "  ", "&a ", "*a", "? ",
+                                           "!!python/object ", "'", '"', "1" * 40, "1e999", ".nan", "²", "#",
+                                           ",", "~", "yes"])),
                 max_size=4))
 def test_mutated_recipes_give_only_recipe_errors(edits):
     text = RECIPE
@@ -313,7 +316,7 @@ def test_recipe_errors_found_against_the_layout_name_file_and_line(input_file, t
 
 def test_the_engine_boundary_turns_any_other_exception_into_a_message(monkeypatch):
     """A bug inside the engine (simulated) gives EvaluationError and leaves the layout unchanged."""
-    import layertools.engine as engine
+    import layertools.engine.evaluation as engine
     from layertools.errors import EvaluationError
     layout = small_layout()
     before = snapshot(layout)

@@ -18,13 +18,11 @@ from pathlib import Path
 
 import pytest
 
+import layertools
+import markdown_html  # scripts/: pyproject.toml's pytest pythonpath puts it on the path
+import package
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "scripts"))
-
-import package  # noqa: E402  (scripts/package.py)
-import markdown_html  # noqa: E402
-
-import layertools  # noqa: E402
 
 # KLayout's grain members in the order it writes them (laySaltGrain.cc, identical in 0.28.5 and 0.30).
 GRAIN_ORDER = ["name", "token", "hidden", "version", "api-version", "title", "doc", "doc-url", "url",
@@ -308,3 +306,19 @@ def test_markdown_nested_lists_and_wrapped_items():
     html = markdown_html.convert("- one\n  wrapped\n  - a\n  - b\n- two\n\n1. x\n2. y\n   - z\n")
     assert "<ul><li>one wrapped<ul><li>a</li><li>b</li></ul></li><li>two</li></ul>" in html
     assert "<ol><li>x</li><li>y<ul><li>z</li></ul></li></ol>" in html
+
+
+def test_ci_tests_the_versions_the_readme_and_pyproject_name():
+    """The klayout pins CI tests (scripts/_common.sh), the README's Supported versions table, the
+    declared Python minimum and the one ruff checks the syntax against must agree."""
+    common = (REPO / "scripts" / "_common.sh").read_text()
+    newest = re.search(r'^NEW_KLAYOUT="\$\{LAYERTOOLS_NEW_KLAYOUT-([^}]+)\}"$', common, re.M).group(1)
+    oldest = re.search(r'^OLD_KLAYOUT="\$\{LAYERTOOLS_OLD_KLAYOUT:-([^}]+)\}"$', common, re.M).group(1)
+    readme = (REPO / "README.md").read_text()
+    row = next(line for line in readme.splitlines() if line.startswith("| PyPI `klayout` module"))
+    assert f"{oldest} (oldest) and {newest} (newest)" in row
+    pyproject = (REPO / "pyproject.toml").read_text()
+    minimum = re.search(r'^requires-python = ">=3\.(\d+)"$', pyproject, re.M).group(1)
+    assert re.search(r'^target-version = "py3(\d+)"$', pyproject, re.M).group(1) == minimum
+    assert f"| Python (standalone) | 3.{minimum} and newer" in readme
+

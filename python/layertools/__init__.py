@@ -7,24 +7,39 @@ The core (this package minus ``layertools.gui``) knows nothing of Qt and runs wi
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
-from .errors import (Cancelled, CellNotFoundError, EvaluationError, ExpressionError,
-                     LayerNotFoundError, LayertoolsError, MissingDependencyError, OptionError)
+from .errors import (
+    Cancelled,
+    CellNotFoundError,
+    EvaluationError,
+    ExpressionError,
+    LayerNotFoundError,
+    LayertoolsError,
+    MissingDependencyError,
+    OptionError,
+)
 from .options import EvalOptions, EvalResult
+
+if TYPE_CHECKING:
+    from .compat import db
+    from .engine.explain import Explanation
+    from .language.ast import Node
 
 #: The installed Salt package's root (grain.xml, icons/) when loaded from a package checkout.
 PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ICON_DIR = os.path.join(PACKAGE_ROOT, "icons")
 
 
-def parse(text: str):
+def parse(text: str) -> Node:
     """Parse a layer expression into a checked tree; raises ExpressionError with the position."""
     from .language import parse as _parse
     return _parse(text)
 
 
-def evaluate(layout, cell, expression: str, to: str, **options) -> EvalResult:
+def evaluate(layout: "db.Layout", cell: "db.Cell | int | str | None", expression: str, to: str,
+             **options: Any) -> EvalResult:
     """Evaluate ``expression`` on ``cell`` of ``layout`` and write the result to layer ``to``.
 
     Options are the fields of :class:`EvalOptions` (depth, recursive, strategy, partition, threads,
@@ -40,7 +55,8 @@ def evaluate(layout, cell, expression: str, to: str, **options) -> EvalResult:
     return _evaluate(layout, cell, expression, to, **options)
 
 
-def explain(layout, cell, expression: str, to: str, **options):
+def explain(layout: "db.Layout", cell: "db.Cell | int | str | None", expression: str, to: str,
+            **options: Any) -> Explanation:
     """What ``evaluate`` would do (tree, layers, area, strategy and why), without changing anything."""
     from .engine.explain import explain as _explain
     return _explain(layout, cell, expression, to, **options)

@@ -1,7 +1,7 @@
 """The ``layertools`` command line (doc/decisions.md I2): a thin layer over the core.
 
-Exit status: 0 success; 2 bad command line, expression, layer or cell; 1 any other failure.
-On any failure the output file is not written.
+Exit status (commands/exit_status.py): 0 success; 2 bad command line, expression, layer or cell;
+1 any other failure.  On any failure the output file is not written.
 """
 
 from __future__ import annotations
@@ -10,17 +10,18 @@ import argparse
 import os
 import signal
 import sys
-from typing import Sequence
+from typing import NoReturn, Sequence
 
 from . import limits
 from ._version import __version__
 from .cluster import add_arguments as add_cluster_arguments
-
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+from .commands.exit_status import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
+from .commands.option_flags import add_option_flags
+from .options import option_specs
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # argparse exits with 2 as well; keep its message short
+    def error(self, message: str) -> NoReturn:  # argparse exits with 2 as well; keep its message short
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
@@ -33,24 +34,12 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("eval", help="evaluate a layer expression and write the layout with the result")
     ev.add_argument("input", help="GDS or OASIS file (optionally .gz)")
     ev.add_argument("expression", help="Xic layer expression, e.g. '68/20 & 69/20'")
-    ev.add_argument("--to", required=True, help="target layer: L/D, a name, or 'name L/D'")
+    add_option_flags(ev, ("to",), required=("to",))
     ev.add_argument("-o", "--output", required=True, help="output file: the whole input plus the result")
     ev.add_argument("--result-only", action="store_true",
                     help="write only the result layer, in the cells that hold it; read only the layers "
                          "the expression needs (when it names them by number)")
-    ev.add_argument("--cell", help="cell to evaluate (default: the single top cell)")
-    ev.add_argument("--depth", default="all", help="hierarchy depth to read: 0, 1, ... or all (default)")
-    ev.add_argument("--recursive", action="store_true", help="evaluate in each cell separately (Xic)")
-    ev.add_argument("--strategy", default="auto", choices=("auto", "flat", "tiled", "deep"))
-    ev.add_argument("--partition", default="100", help="tile size in µm, or none (default 100)")
-    ev.add_argument("--threads", type=_whole("threads", limits.MAX_THREADS), default=0,
-                    help=f"worker threads (default 0, at most {limits.MAX_THREADS})")
-    ev.add_argument("--no-clear", action="store_true", help="keep what is on the target layer")
-    ev.add_argument("--format", default="default", choices=("default", "joined", "hsplit", "vsplit"))
-    ev.add_argument("--merge", action="store_true", help="merge with objects already on the target layer")
-    ev.add_argument("--fast", action="store_true", help="Xic's Fast mode (no undo; no effect here)")
-    ev.add_argument("--join-max-verts", type=_whole("--join-max-verts", limits.MAX_LAYER_NUMBER), default=600, metavar="N",
-                    help="Joined output: break polygons above N vertices (Xic's JoinMaxPolyVerts; 0: no limit)")
+    add_option_flags(ev, (name for name in option_specs() if name != "to"))
     ev.add_argument("--explain", action="store_true", help="print the parsed tree and the plan first")
     add_cluster_arguments(ev)
     ev.set_defaults(handler=_run_eval)
@@ -59,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("recipe", help="recipe file (YAML)")
     rp.add_argument("input", help="GDS or OASIS file (optionally .gz)")
     rp.add_argument("-o", "--output", required=True, help="output file")
-    rp.add_argument("--cell", help="cell for steps whose cell is null (default: the single top cell)")
+    add_option_flags(rp, ("cell",), help={"cell": "cell for steps whose cell is null (default: the single top cell)"})
     rp.add_argument("--result-only", action="store_true",
                     help="write only the steps' result layers, in the cells that hold them; read only the "
                          "layers the steps need (when they name them by number)")
@@ -73,8 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     ms.add_argument("--cell", help="cell for the hierarchy statistics (default: the single top cell)")
     ms.add_argument("--editor", action="store_true",
                     help="load in editor mode (what the KLayout editor holds; OASIS repetitions expanded)")
-    ms.add_argument("--threads", type=_whole("threads", limits.MAX_THREADS), default=0,
-                    help="threads the advice may plan with (default: all cores)")
+    add_option_flags(ms, ("threads",), help={"threads": "threads the advice may plan with (default: all cores)"})
     ms.set_defaults(handler=_run_memstat)
     return parser
 
@@ -148,29 +136,18 @@ def _silence_stdout() -> None:
         pass
 
 
-def _whole(name: str, maximum: int):
-    """An argparse type: a whole number in ASCII digits, at most ``maximum`` (limits.py)."""
-    def convert(text: str) -> int:
-        try:
-            return limits.parse_whole(text, name, maximum)
-        except limits.NumberError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-    convert.__name__ = name
-    return convert
-
-
 def _run_eval(args: argparse.Namespace) -> int:
     from .commands.eval_command import run
     return run(args)
 
 
 def _run_replay(args: argparse.Namespace) -> int:
-    from .recipe import replay_command
+    from .commands.replay_command import replay_command
     return replay_command(args)
 
 
 def _run_memstat(args: argparse.Namespace) -> int:
-    from .memstat import memstat_command
+    from .commands.memstat_command import memstat_command
     return memstat_command(args)
 
 

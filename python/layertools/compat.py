@@ -7,10 +7,10 @@ PyPI module provides ``klayout.db``.  The core imports ``db`` from here and neve
 from __future__ import annotations
 
 try:  # standalone first: the PyPI module also ships a ``pya`` shim, but without Qt
-    import klayout.db as db  # type: ignore[import-not-found]
+    import klayout.db as db
     IN_APPLICATION = False
 except ImportError:  # inside the KLayout application
-    import pya as db  # type: ignore[import-not-found,no-redef]
+    import pya as db  # type: ignore[no-redef]
     IN_APPLICATION = True
 
 

@@ -11,14 +11,11 @@ import tempfile
 from typing import Iterable
 
 from .compat import db
-from .errors import CellNotFoundError, LayertoolsError
+from .errors import CellNotFoundError, LayoutFileError
 from .safe_write import TEMP_PREFIX, WriteCheckError, replace_atomically, temp_prefix, verify_gzip_stream
 
 LAYOUT_SUFFIXES = (".gds", ".gds2", ".gdsii", ".oas", ".oasis", ".gds.gz", ".gds2.gz", ".oas.gz", ".oasis.gz")
 
-
-class LayoutFileError(LayertoolsError):
-    """A layout file that cannot be read or written."""
 
 
 def read_layout(path: str, *, layers: "Iterable[tuple[int, int]] | None" = None,

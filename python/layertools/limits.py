@@ -113,6 +113,31 @@ def quoted(value: object, limit: int = MAX_QUOTED_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def described(value: object) -> str:
+    """``value`` quoted with what kind of value it is, e.g. ``100 (number)``, ``'x' (text)``, ``null``:
+    for messages about values read from files, where the kind is often the mistake."""
+    if value is None:
+        return "null"
+    if isinstance(value, (dict, list, tuple)):
+        return f"a {type_name(value)}"
+    return f"{quoted(value)} ({type_name(value)})"
+
+
+def type_name(value: object) -> str:
+    """The kind of a plain-data value as a recipe's author knows it."""
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, dict):
+        return "mapping"
+    if isinstance(value, (list, tuple)):
+        return "list"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, (int, float)):
+        return "number"
+    return type(value).__name__
+
+
 def clipped(text: str, limit: int = 300) -> str:
     """Free text (an exception's message) cut to ``limit`` characters for a message."""
     return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -16,8 +16,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # `from harness import
 from harness import TESTS_CONFTEST, require_gui, run_klayout  # noqa: E402
 
 # Both this file and tests/conftest.py are the module "conftest" for Python, and whichever pytest
-# loaded last answers `from conftest import ...` in every test module (this folder sorts before
-# tests/test_*.py).  So this one offers every public name of tests/conftest.py too - except its
+# loaded last answers `from conftest import ...` in every test module (that depends on how the
+# folders sort).  So this one offers every public name of tests/conftest.py too - except its
 # hooks, which must not run twice.
 globals().update({name: value for name, value in vars(TESTS_CONFTEST).items()
                   if not name.startswith(("_", "pytest_")) and name not in globals()})

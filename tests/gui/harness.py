@@ -36,6 +36,7 @@ or crash are still returned.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -48,8 +49,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
-
-import importlib.util
 
 import pytest
 

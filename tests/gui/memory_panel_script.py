@@ -1,7 +1,6 @@
 # Run inside KLayout by tests/gui/test_memory_panel.py through harness.run_klayout (which provides
 # pya, emit, save_screenshot, wait_until, process_events, main_window, ARTIFACTS, LAYOUT, PARAMS).
 import os
-import time
 
 import layertools.gui
 from layertools.gui.memory_panel import MemoryDock

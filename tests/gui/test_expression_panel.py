@@ -228,7 +228,8 @@ def test_viewer_mode_evaluates_without_undo_and_says_so(klayout_gui):
         dock._current_view_changed()   # as when the layout's tab becomes current
         emit("status_before", dock.status_text())
         emit("fast_enabled", dock.findChild("fast").enabled)
-        expected = pc.flat_region(top, pc.layer_index(layout, 68, 20)) & pc.flat_region(top, pc.layer_index(layout, 69, 20))
+        expected = (pc.flat_region(top, pc.layer_index(layout, 68, 20))
+                    & pc.flat_region(top, pc.layer_index(layout, 69, 20)))
         dock.findChild("to_layer").text = "100/0"
         dock.set_expression("68/20 & 69/20")
         dock.findChild("evaluate").click()

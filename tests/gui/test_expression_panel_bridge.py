@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ (layouts.py)
 
@@ -32,7 +33,7 @@ def _target(layout, top, tmp_path):
     view.load_layout(str(path), True)
     cellview = view.active_cellview()
     cellview.cell = cellview.layout().cell(top.name)
-    return vb.Target(view, cellview, cellview.layout(), cellview.cell), manager
+    return vb.ViewCell(view, cellview, cellview.layout(), cellview.cell), manager
 
 
 def _nodes(view):
@@ -129,8 +130,6 @@ def test_layer_choices_and_panel_names(tmp_path):
         it.next()
     assert vb.panel_layer_names(target)["poly_dg"] == index
     assert "poly_dg" in vb.layer_choices(target)
-    assert vb.resolve_panel_name(target, " POLY_DG ") == "B 3/0"   # a panel name means that layer
-    assert vb.resolve_panel_name(target, "NEW 100/0") == "NEW 100/0"
 
 
 @given(used=st.sets(st.sampled_from(vb.RESULT_COLOURS + (0xffffff, 0x000000, 0x808080)), max_size=20),

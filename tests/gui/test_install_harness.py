@@ -100,6 +100,7 @@ def test_hung_application_is_killed_and_its_stack_reported(klayout_gui):
 
 def test_missing_klayout_skips_locally_and_fails_in_ci(monkeypatch):
     import pytest
+
     import harness
     monkeypatch.setattr(harness, "KLAYOUT", "/nonexistent/klayout")
     assert "not installed" in harness.klayout_missing()

@@ -12,16 +12,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
-from harness import REPO, data_file, make_home, require_gui, run_batch, run_klayout
-
-sys.path.insert(0, str(REPO / "scripts"))
-import package  # noqa: E402  (scripts/package.py)
+import package  # scripts/package.py: pyproject.toml's pytest pythonpath puts scripts/ on the path
+from harness import data_file, make_home, require_gui, run_batch, run_klayout
 
 OLD_ONLY = ("python/layertools/_only_in_old_version.py", "pymacros/old_helper.py")
 
@@ -114,10 +111,10 @@ menu = mw.menu()
 emit("file", layertools.__file__)
 emit("version", layertools.__version__)
 emit("environment", layertools.gui.environment())
-emit("menu_title", menu.action("tools_menu.layertools_menu").title if menu.is_valid("tools_menu.layertools_menu") else None)
-emit("menu", menu.items("tools_menu.layertools_menu") if menu.is_valid("tools_menu.layertools_menu") else [])
-emit("menu_titles", [menu.action(p).title for p in menu.items("tools_menu.layertools_menu")]
-     if menu.is_valid("tools_menu.layertools_menu") else [])
+has_menu = menu.is_valid("tools_menu.layertools_menu")
+emit("menu_title", menu.action("tools_menu.layertools_menu").title if has_menu else None)
+emit("menu", menu.items("tools_menu.layertools_menu") if has_menu else [])
+emit("menu_titles", [menu.action(p).title for p in menu.items("tools_menu.layertools_menu")] if has_menu else [])
 emit("toolbar", [p for p in menu.items("@toolbar") if "layertools" in p])
 
 def tool_buttons(widget, found, depth=0):
@@ -132,8 +129,8 @@ buttons = {b.toolTip.split(" (")[0].split(":")[0]: [not b.icon.isNull(), b.text.
            for b in tool_buttons(mw, []) if b.toolTip.startswith(("Layer Expression", "Memory Report"))}
 emit("toolbar_buttons_with_icons", buttons)
 
-emit("docks_initially_visible", {s.key: (mw.findChild(s.object_name) is not None and mw.findChild(s.object_name).isVisible())
-                                 for s in PANELS})
+emit("docks_initially_visible", {s.key: mw.findChild(s.object_name) is not None
+                                        and mw.findChild(s.object_name).isVisible() for s in PANELS})
 emit("docks_exist", {s.key: mw.findChild(s.object_name) is not None for s in PANELS})
 menu.action("tools_menu.layertools_menu.expression").trigger()
 process_events(0.3)
@@ -330,17 +327,6 @@ main_window().menu().action("tools_menu.packages").trigger()
 emit("folder_exists_after", os.path.exists(PARAMS["folder"]))
 '''
 
-NO_PACKAGE_CHECK = r'''
-menu = main_window().menu()
-emit("menu", menu.is_valid("tools_menu.layertools_menu"))
-emit("toolbar", [p for p in menu.items("@toolbar") if "layertools" in p])
-emit("docks", [n for n in ("layertools_expression_dock", "layertools_memory_dock") if main_window().findChild(n)])
-try:
-    import layertools
-    emit("importable", layertools.__file__)
-except ImportError:
-    emit("importable", False)
-'''
 
 
 def test_uninstall_with_the_package_manager_removes_everything(salt):

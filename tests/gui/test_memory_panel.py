@@ -63,7 +63,8 @@ def test_memory_panel_in_the_application(klayout_gui):
     assert result["chart_pixmap_width"] >= 300
     assert "RM_IHPSG13_1P_8192x32_c4.gds.gz" in result["summary_text"] and "viewer mode" in result["summary_text"]
     assert result["hierarchy_shapes_row"] == ["shapes", "6,640", "39,163,608"]
-    assert [row[0] for row in result["category_rows"]] == ["Layout info", "Cell info", "Instances", "Shapes info", "Total"]
+    assert [row[0] for row in result["category_rows"]] == ["Layout info", "Cell info", "Instances", "Shapes info",
+                                                           "Total"]
     assert result["category_rows"][-1][1] == f"{panel['Total']['used']:,}"
     assert "Suggested strategy (all layers): deep" in result["advice_text"]
 

@@ -14,7 +14,8 @@ Run by hand where the real Xic is built (see /work/shared/tools/xic/README.md):
 * 10/0   a frame box, so that the cell box (Xic clips bloats to it) is far from everything else
 
 Each case in ``CASES`` is evaluated by Xic (``xic_lexpr.py``, Xic 4.3.14 from wrcad/xictools) on the
-GDS form of that input, without partitioning (``--partition 0``) unless the case names a partition; the layer 100/0 of its output is stored as ``<case>.oas``.
+GDS form of that input, without partitioning (``--partition 0``) unless the case names a partition;
+the layer 100/0 of its output is stored as ``<case>.oas``.
 """
 
 from __future__ import annotations
@@ -115,7 +116,8 @@ def main() -> int:
             expression, mode, *partition = CASES[name]
             out = os.path.join(work, name + ".gds")
             command = [sys.executable, XIC_LEXPR, gds, out, "--expr", xic_expression(expression),
-                       "--target", "L100D0", "--mode", mode, "--cell", "PARITY", "--partition", str(partition[0] if partition else 0)]
+                       "--target", "L100D0", "--mode", mode, "--cell", "PARITY",
+                       "--partition", str(partition[0] if partition else 0)]
             run = subprocess.run(command, env=dict(os.environ, XIC_BIN=xic), capture_output=True, text=True)
             if run.returncode != 0 or not os.path.exists(out):
                 print(name, "FAILED", run.stdout[-2000:], run.stderr[-2000:])

@@ -46,7 +46,8 @@ def _dask():
     try:
         import distributed
     except ImportError:
-        raise MissingDependencyError(f"--cluster and --scheduler need Dask, which is not installed: {INSTALL_HINT}") from None
+        raise MissingDependencyError(
+            f"--cluster and --scheduler need Dask, which is not installed: {INSTALL_HINT}") from None
     return distributed
 
 
@@ -82,6 +83,7 @@ def session(args: argparse.Namespace, log: Callable[[str], None] | None = None) 
         if input_file is None:
             yield None
             return
+        assert address is not None  # --scheduler gave it, or the LocalCluster --cluster started
         yield Distributor(client, input_file, address, log)
 
 

@@ -13,17 +13,24 @@ from typing import Callable
 
 from ..compat import db
 from ..engine.tiled import Band, TileRun, TilingPlan
-from ..errors import EvaluationError, LayertoolsError
-from .worker import (RESULT_LAYER, BandResult, BandTask, InputFile, LayerInput, WorkerInputError,
-                     bytes_to_layout, evaluate_band, region_to_bytes, unpack_polygons)
+from ..errors import ClusterError, EvaluationError
+from .worker import (
+    RESULT_LAYER,
+    BandResult,
+    BandTask,
+    InputFile,
+    LayerInput,
+    WorkerInputError,
+    bytes_to_layout,
+    evaluate_band,
+    region_to_bytes,
+    unpack_polygons,
+)
 
 BANDS_PER_WORKER = 4       # several bands per worker: a slow band does not leave the others idle
 SCHEDULER_GRACE_S = 10.0   # how long the client may be disconnected before the run is given up
 POLL_S = 0.2               # the client waits in short steps: Ctrl-C and a lost scheduler are seen
 
-
-class ClusterError(LayertoolsError):
-    """The cluster could not run the work: no scheduler, a worker that cannot read the input, ..."""
 
 
 def cut_bands(plan: TilingPlan, wanted: int) -> list[Band]:
@@ -54,7 +61,7 @@ def _band_on_worker(task: BandTask, region_inputs: dict[str, bytes]) -> BandResu
 
 
 class Distributor:
-    """Runs the tiles of tiled evaluations on a Dask cluster; see ``engine.run(distribute=...)``."""
+    """Runs the tiles of tiled evaluations on a Dask cluster; see ``engine.evaluate_with_options(distribute=...)``."""
 
     def __init__(self, client, input_file: InputFile, address: str,
                  log: Callable[[str], None] | None = None, bands_per_worker: int = BANDS_PER_WORKER):

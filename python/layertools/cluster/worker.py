@@ -14,8 +14,8 @@ import time
 from dataclasses import dataclass
 
 from ..compat import db
-from ..layoutio import LayoutFileError, read_layout
 from ..engine.tiled import Band, TilingPlan, run_band
+from ..layoutio import LayoutFileError, read_layout
 
 RESULT_LAYER = 0  # the layer (number) of the shapes in the OASIS bytes that travel
 

@@ -7,13 +7,13 @@ import contextlib
 import sys
 import time
 
-from ..cluster import batch_log, session as cluster_session
-from ..errors import (Cancelled, CellNotFoundError, ExpressionError, LayertoolsError, OptionError)
+from ..cluster import batch_log
+from ..cluster import session as cluster_session
+from ..errors import Cancelled, ExpressionError, LayertoolsError, OptionError
 from ..layoutio import LayoutFileError, check_output_path, find_cell, read_layout, write_layout
-from ..options import EvalOptions
+from .exit_status import EXIT_OK, exit_status
+from .option_flags import options_from_flags
 from .progress import TerminalProgress
-
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
 
 def run(args: argparse.Namespace) -> int:
@@ -21,12 +21,7 @@ def run(args: argparse.Namespace) -> int:
     result_only = bool(getattr(args, "result_only", False))
     cluster = contextlib.ExitStack()
     try:
-        options = EvalOptions(
-            to=args.to, cell=args.cell, depth=args.depth, recursive=args.recursive,
-            strategy=args.strategy, partition=args.partition, threads=args.threads,
-            clear=not args.no_clear, format=args.format, merge=args.merge, fast=args.fast,
-            join_max_poly_verts=args.join_max_verts,
-        ).validated()
+        options = options_from_flags(args)
         from ..language import is_empty, parse
         if not is_empty(args.expression):
             parse(args.expression)  # a syntax error needs no file reading first
@@ -48,10 +43,10 @@ def run(args: argparse.Namespace) -> int:
             from ..engine.explain import explain
             fields = {k: v for k, v in options.as_dict().items() if k not in ("to", "cell")}
             print(explain(layout, cell, args.expression, options.to, **fields).text())
-        from ..engine import run as evaluate
+        from ..engine import evaluate_with_options
         # Always a progress callback, also without a terminal: tiles then run in bands, and a
         # Ctrl-C or SIGTERM (delivered to Python only between KLayout calls) stops the run there.
-        result = evaluate(layout, cell, args.expression, options, progress=progress, distribute=distribute)
+        result = evaluate_with_options(layout, cell, args.expression, options, progress=progress, distribute=distribute)
         progress.stage(f"writing {args.output}")
         started = time.perf_counter()
         written = None
@@ -60,25 +55,18 @@ def run(args: argparse.Namespace) -> int:
         write_layout(layout, args.output, layers=written)
         args.output_written = True  # a signal from here on must not claim that nothing was written
         write_seconds = time.perf_counter() - started
-    except ExpressionError as exc:
+    except LayertoolsError as exc:   # the message differs by kind; the exit status is exit_status's
         progress.done()
-        print(f"layertools: error: {exc.message}" + (f" at column {exc.column}" if exc.column else ""),
-              file=sys.stderr)
-        if exc.text is not None and exc.position is not None:
-            print("  " + exc.caret().replace("\n", "\n  "), file=sys.stderr)
-        return EXIT_USAGE
-    except (OptionError, CellNotFoundError) as exc:
-        progress.done()
-        print(f"layertools: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except Cancelled as exc:
-        progress.done()
-        print(f"layertools: {exc}; nothing was written", file=sys.stderr)
-        return EXIT_FAILURE
-    except (LayoutFileError, LayertoolsError) as exc:
-        progress.done()
-        print(f"layertools: error: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
+        if isinstance(exc, ExpressionError):
+            print(f"layertools: error: {exc.message}" + (f" at column {exc.column}" if exc.column else ""),
+                  file=sys.stderr)
+            if exc.text is not None and exc.position is not None:
+                print("  " + exc.caret().replace("\n", "\n  "), file=sys.stderr)
+        elif isinstance(exc, Cancelled):
+            print(f"layertools: {exc}; nothing was written", file=sys.stderr)
+        else:
+            print(f"layertools: error: {exc}", file=sys.stderr)
+        return exit_status(exc)
     finally:
         cluster.close()
     progress.done()

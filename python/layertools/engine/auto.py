@@ -9,9 +9,8 @@ from dataclasses import dataclass
 
 from ..compat import db
 from ..options import DEFAULT_PARTITION
-from ..stats import layout_statistics
 from .binding import BoundExpression
-from .cost import available_cores, decide
+from .cost import available_cores, count, decide
 
 
 @dataclass
@@ -29,12 +28,11 @@ def choose(layout: "db.Layout", cell: "db.Cell", bound: BoundExpression, partiti
     threads = threads or available_cores()
     if not bound.reads_layers:
         return Choice("flat", partition, threads, "the expression reads no layers")
-    stats = layout_statistics(layout, cell, layers=sorted(bound.layer_indexes), depth=depth)
+    counts = count(layout, cell, bound, depth)
     # Deep cannot evaluate cell references, nor write below shapes the target already holds in subcells.
     deep_allowed = not bound.referenced_cells and not target_in_subcells
     # The default partition is no request: the model sizes the tiles, as the Memory report does.
     requested = None if partition == DEFAULT_PARTITION else partition
-    decision = decide(stats, threads, requested, memory_budget, inverts=bound.inverts(), halo_um=bound.halo_um,
-                      deep_allowed=deep_allowed)
+    decision = decide(counts, threads, requested, memory_budget, deep_allowed=deep_allowed)
     return Choice(decision.strategy, decision.partition_um if decision.strategy == "tiled" else partition,
                   decision.threads, decision.reason)

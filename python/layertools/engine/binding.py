@@ -10,13 +10,10 @@ from dataclasses import dataclass, field
 
 from ..compat import db
 from ..errors import ExpressionError
+from ..language.ast import Binary, Call, Instances, LayerRef, Node, Number, Unary, children, truthy, walk
 from ..limits import NumberError, dimension_dbu
-from ..language.ast import Binary, Call, Instances, LayerRef, Node, Number, Unary, children, walk
+from .functions import function_of
 from .layers import resolve_cell, resolve_layer
-
-#: Functions whose result depends on the whole picture: under tiling they are computed once,
-#: flat, and fed to the tiles as inputs (D6).
-GLOBAL_FUNCTIONS = frozenset({"extent", "filt", "manhattanize", "sqz", "geomCat"})
 
 
 @dataclass
@@ -51,9 +48,9 @@ class BoundExpression:
         for node in walk(self.tree):
             if isinstance(node, Unary) and node.op == "!":
                 return True
-            if isinstance(node, Call) and node.name == "geomNot":
+            if isinstance(node, Call) and function_of(node).inverts:
                 return True
-            if isinstance(node, Binary) and any(isinstance(side, Number) and abs(side.value) >= 1e-37
+            if isinstance(node, Binary) and any(isinstance(side, Number) and truthy(side.value)
                                                 for side in (node.left, node.right)):
                 return True
         return False
@@ -69,25 +66,8 @@ class BoundExpression:
         if isinstance(node, Unary):
             return node.op == "!"
         if isinstance(node, Call):
-            if cuts_corners(node):
-                return False  # built from pieces (regions.cut_corner_sized)
-            return node.name in ("bloat", "edges", "geomAndNot", "geomNot") or (
-                node.name in ("geomAnd", "geomXor") and len(node.args) == 2)
+            return function_of(node).result_is_merged(node)
         return False
-
-    def is_global(self, node: Node) -> bool:
-        """True for a subtree that must see the whole picture (evaluated once, not per tile)."""
-        return isinstance(node, Call) and (node.name in GLOBAL_FUNCTIONS or
-                                           (node.name in ("geomAnd", "geomXor") and len(node.args) == 1))
-
-    def has_global(self) -> bool:
-        return any(self.is_global(n) for n in walk(self.tree))
-
-
-def cuts_corners(node: Call) -> bool:
-    """bloat mode 3 or edges mode 4: convex corners cut like Xic's (regions.cut_corner_sized)."""
-    mode = int(node.constants[1]) if node.name in ("bloat", "edges") else -1
-    return (node.name == "bloat" and (mode & 0x3) == 3 and not mode & 0x8) or (node.name == "edges" and mode == 4)
 
 
 def bind(tree: Node, text: str, layout: "db.Layout", aliases: dict[str, int] | None = None) -> BoundExpression:
@@ -99,13 +79,10 @@ def bind(tree: Node, text: str, layout: "db.Layout", aliases: dict[str, int] | N
             if node.cell is not None:  # the cell first: "met1.drawing" may be a dotted layer name
                 bound.cell_of[id(node)] = resolve_cell(layout, node.cell, node.pos, text, node.layer, aliases)
             bound.layer_of[id(node)] = resolve_layer(layout, node, text, aliases)
-        elif isinstance(node, Call) and node.name == "box":
-            l, b, r, t = node.constants
-            bound.constant_boxes.append(db.DBox(min(l, r), min(b, t), max(l, r), max(b, t)))
-        elif isinstance(node, Call) and node.name == "zoid":
-            xll, xlr, yl, xul, xur, yu = node.constants
-            xs = (xll, xlr, xul, xur)
-            bound.constant_boxes.append(db.DBox(min(xs), min(yl, yu), max(xs), max(yl, yu)))
+        elif isinstance(node, Call):
+            box = function_of(node).constant_box(node)
+            if box is not None:
+                bound.constant_boxes.append(db.DBox(*box))
     bound.halo_um = halo(tree)
     try:
         dimension_dbu(bound.halo_um, layout.dbu, "the total growth of nested bloat/edges/manhattanize")
@@ -117,13 +94,7 @@ def bind(tree: Node, text: str, layout: "db.Layout", aliases: dict[str, int] | N
 def _check_dimensions(node: Call, text: str, dbu: float) -> None:
     """Every dimension of a call must fit the database (32-bit coordinates): a result that cannot be
     represented is refused here instead of being silently wrong (bloat(1e300) gave unbloated shapes)."""
-    if node.name in ("bloat", "edges", "manhattanize"):
-        values = node.constants[:1]
-    elif node.name in ("box", "zoid"):
-        values = node.constants
-    else:
-        return
-    for value in values:
+    for value in function_of(node).dimensions(node):
         try:
             dimension_dbu(value, dbu, f"the dimension of {node.name}")
         except NumberError as exc:
@@ -133,14 +104,14 @@ def _check_dimensions(node: Call, text: str, dbu: float) -> None:
 def halo(node: Node) -> float:
     """How far (µm) the result can reach beyond the data it reads: nested growth adds up (D6)."""
     inner = max((halo(child) for child in children(node)), default=0.0)
-    if isinstance(node, Call) and node.name in ("bloat", "edges", "manhattanize"):
-        return abs(node.constants[0]) + inner
+    if isinstance(node, Call):
+        return function_of(node).halo(node) + inner
     return inner
 
 
 def reference_box(layout: "db.Layout", cell: "db.Cell", bound: BoundExpression) -> "db.Box":
     """The area of interest (D5): the cell's box, referenced cells' boxes and constant shapes' boxes."""
-    box = db.Box(cell.bbox())
+    box = cell.bbox().dup()
     for index in bound.referenced_cells:
         box += layout.cell(index).bbox()
     for dbox in bound.constant_boxes:

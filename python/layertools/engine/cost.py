@@ -1,24 +1,31 @@
-"""One cost model: predicted wall time and peak memory of flat, tiled and deep for one evaluation.
+"""One cost model: predicted time and peak memory of flat, tiled and deep for one evaluation.
 
 Both deciders use it and nothing else: the engine's ``auto`` (engine/auto.py) and the Memory
 report's suggestion (memstat/advice.py), so the two cannot disagree.  The inputs are cheap counts
-taken before evaluating (``layertools.stats``): flat and stored outline points on the layers read,
-the layout's area, the threads, whether the expression inverts (a box over the whole cell defeats
-hierarchical reuse), its halo, and the memory budget.
+taken before evaluating (``Counts``: outline points on the layers read, flat and stored, how often
+the expression reads them, cells and stored instances, the width and height, inversion, halo) and
+the threads.
 
-Time model (seconds; P = outline points on the layers read, n = tiles, w = busy workers):
+Each strategy's CPU time and peak memory (above the loaded layout) are sums of terms, each a count
+times a coefficient (``time_terms``, ``peak_terms``; W = points read, i.e. points x references,
+x INVERSION_FACTOR when the expression inverts):
 
-    flat  = FLAT_S_PER_POINT  * P_flat                                     (x INVERSION_FACTOR)
-    tiled = TILED_S_PER_POINT * P_flat * (1 + halo share) / w + TILE_S * n  (x INVERSION_FACTOR)
-    deep  = DEEP_SETUP_S + DEEP_S_PER_POINT * P_deep                       (x DEEP_INVERSION_FACTOR)
+    flat   time: setup + point x W                  peak: point x P_flat
+    tiled  time: setup + point x W x (1 + halo share) + tile x tiles
+                 + tile_point x W x sqrt(points per tile / TILE_POINTS_SCALE)
+           peak: setup + tile_point x (points in one tile x busy workers) + point x P_flat (the result)
+    deep   time: setup + point x W_stored + instance x instances + cell x cells
+           peak: setup + point x P_stored + instance x instances + cell x cells
 
-P_deep is the stored points, or the flat points when the expression inverts; the factors apply
-to inverting expressions only.  The coefficients
-were fitted by ``bench/fit_cost.py`` to the runs recorded in ``bench/cost_calibration.json``
-(``bench/calibrate_cost.py`` measures them: run both on your machine to recalibrate).  Memory is
-the linear point model of ``memstat.advice.estimate_memory`` (doc/memory.md), which owns those
-constants.  ``decide`` takes the fastest predicted strategy whose typical peak fits the budget,
-else the one with the smallest peak.
+W_stored: stored points (the flat ones when inverting: a box over the whole cell defeats reuse).
+The wall time is the CPU time over the busy workers (tiled: ``workers``; flat and deep: one).
+``decide`` takes the fastest predicted strategy whose peak fits the memory budget, else the one
+with the smallest peak; for tiled it first picks the partition (``best_partition``): the nice
+size with the least predicted time, from the smallest within MEMORY_TILES tiles (never beyond the
+engine's limits.MAX_TILES) to ``largest_partition``.  A partition the caller gives is kept.
+
+The coefficients (TIME, PEAK) are fitted by ``bench/fit_cost.py`` to the runs that
+``bench/calibrate_cost.py`` records in ``bench/cost_calibration.json``: run both to recalibrate.
 """
 
 from __future__ import annotations
@@ -26,23 +33,195 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-#: Fitted by bench/fit_cost.py on bench/cost_calibration.json (KLayout 0.30.12, 2 cores shared,
-#: load average ~3.5 while measuring: two threads gained less than on a quiet machine).
-FLAT_S_PER_POINT = 1.17e-6
-TILED_S_PER_POINT = 1.65e-6
-TILE_S = 2.0e-4
-DEEP_SETUP_S = 0.0586
-DEEP_S_PER_POINT = 1.2e-6
+from ..limits import MAX_TILES
+
+if TYPE_CHECKING:
+    from ..compat import db
+    from ..hierarchy_stats import LayoutStats
+    from .binding import BoundExpression
+
+#: Fitted by bench/fit_cost.py on bench/cost_calibration.json (KLayout 0.30.12, the shared 2-core
+#: machine; doc/performance.md has the fit): CPU seconds per unit of each term.
+TIME: dict[str, dict[str, float]] = {"flat": {"setup": 0.0, "point": 8.62e-07},
+        "tiled": {"setup": 0.0, "point": 7.21e-07, "tile": 0.000446, "tile_point": 8.95e-08},
+        "deep": {"setup": 0.0, "point": 1.06e-06, "instance": 3.61e-05, "cell": 0.0}}
+#: Fitted the same way: peak bytes above the loaded layout per unit of each term.  A tile is a
+#: small flat evaluation: its working set per point is flat's (held, not fitted).
+FLAT_BYTES_PER_POINT = 86
+PEAK: dict[str, dict[str, float]] = {"flat": {"point": FLAT_BYTES_PER_POINT},
+        "tiled": {"setup": 4040000.0, "tile_point": FLAT_BYTES_PER_POINT, "point": 3.5},
+        "deep": {"setup": 4090000.0, "point": 94.1, "instance": 0.0, "cell": 32300.0}}
+#: Tiled's cost per point grows with the points in a tile, as the square root: a scan line over a
+#: tile of n uniformly spread points crosses ~sqrt(n) edges.  Fitted to the tiled sweeps, this found
+#: the measured fastest partition in 13 of 17 cases (log2(1 + n/100 k) 13, linear 10, none 7).
+TILE_POINTS_SCALE = 100_000
 #: An inverting expression (a box over the whole cell) makes a large, complex result; measured on
 #: the SRAM inversions !(30/0 | 50/0) (8192x32 and 1024x8): flat and tiled take ~3x, deep ~1.5x the
-#: time of a non-inverting expression over the same points.
+#: time of a non-inverting expression over the same points.  Held, not fitted (one case).
 INVERSION_FACTOR = 3.0
 DEEP_INVERSION_FACTOR = 1.5
-#: Below this many flat points every strategy takes well under 0.1 s: stay flat (no set-up).
-#: Not higher: at 164 k points tiled was measured faster than flat (flattened_1: 0.15 s, 0.23 s).
-SMALL_POINTS = 20_000
+#: A run predicted to take less than this flat stays flat: the strategies then differ by less than
+#: the machine's noise, and flat needs no set-up and cuts no result at tile borders.
+SMALL_SECONDS = 0.1
 STRATEGIES = ("flat", "tiled", "deep")
+#: Partitions the model chooses from (µm): round sizes a user recognises and can type back.
+NICE_PARTITIONS = (10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0, 10000.0, 20000.0, 50000.0)
+#: Most tiles the model chooses: measured peaks with ~50,000 tiles of 20 µm were up to 7x the model
+#: (vexriscv, 320 MB), and every tile cuts shapes at its border.  The hard limit is limits.MAX_TILES.
+MEMORY_TILES = 10_000
+#: Most flat input points per tile (~21 MB working set per worker at FLAT_BYTES_PER_POINT).
+POINTS_PER_TILE = 250_000
+
+
+@dataclass
+class Counts:
+    """What the model reads, counted before evaluating (``layertools.hierarchy_stats``, the bound expression)."""
+
+    points_flat: int           # outline points on the layers read, every placement counted
+    points_stored: int         # the same, each stored shape once
+    width_um: float            # the evaluated cell's bounding box
+    height_um: float
+    cells: int                 # cells in the scope
+    instances: int             # stored instance objects (an array counts once)
+    placements: int            # stored cell placements (an array counts every member)
+    placements_flat: int       # cell placements in the flat view
+    reads: float = 1.0         # layer references per layer read, weighted by flat shapes (A & A: 2)
+    inverts: bool = False
+    halo_um: float = 0.0
+
+    @property
+    def area_um2(self) -> float:
+        return self.width_um * self.height_um
+
+    @classmethod
+    def of(cls, stats: "LayoutStats | Counts", reads: float = 1.0, inverts: bool = False,
+           halo_um: float = 0.0) -> "Counts":
+        """Counts from a LayoutStats (or Counts), with what the expression adds."""
+        if isinstance(stats, Counts):
+            return cls(**{**stats.as_dict(), "inverts": stats.inverts or inverts,
+                          "halo_um": max(stats.halo_um, halo_um)})
+        left, bottom, right, top = stats.bbox or (0.0, 0.0, 0.0, 0.0)
+        return cls(stats.points_flat, stats.points_stored, right - left, top - bottom, stats.cells,
+                   stats.instances, stats.placements, stats.single_instances_flat + stats.array_members_flat,
+                   reads, inverts, halo_um)
+
+    def as_dict(self) -> dict:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+def count(layout: "db.Layout", cell: "db.Cell", bound: BoundExpression, depth: int | None = None) -> Counts:
+    """The counts of evaluating ``bound`` (a BoundExpression) in ``cell``."""
+    from ..hierarchy_stats import layout_statistics
+    from ..language.ast import walk
+    stats = layout_statistics(layout, cell, layers=sorted(bound.layer_indexes), depth=depth)
+    flat = {entry.index: entry.flat for entry in stats.layers}
+    referenced = sum(flat.get(bound.layer_of[id(node)], 0) for node in walk(bound.tree) if id(node) in bound.layer_of)
+    reads = referenced / sum(flat.values()) if sum(flat.values()) else 1.0
+    return Counts.of(stats, max(1.0, reads), bound.inverts(), bound.halo_um)
+
+
+def tiles(counts: Counts, partition_um: float) -> int:
+    return max(1, math.ceil(counts.width_um / partition_um)) * max(1, math.ceil(counts.height_um / partition_um))
+
+
+def within_tile_limit(counts: Counts, partition_um: float, limit: int = MAX_TILES) -> bool:
+    """The engine's own test (engine/tiled.py plan_tiles), with the halo added to the area."""
+    width, height = counts.width_um + 2 * counts.halo_um, counts.height_um + 2 * counts.halo_um
+    return (width / partition_um + 1) * (height / partition_um + 1) <= limit
+
+
+def workers(counts: Counts, strategy: str, threads: int, partition_um: float | None) -> float:
+    """Busy workers on average: tiles are dealt to the threads, the last round may leave some idle."""
+    if strategy != "tiled" or not partition_um:
+        return 1.0
+    count_ = tiles(counts, partition_um)
+    threads = max(1, threads)
+    return count_ / math.ceil(count_ / threads) if count_ >= threads else float(count_)
+
+
+def time_terms(counts: Counts, strategy: str, threads: int, partition_um: float | None) -> dict[str, float]:
+    """The counts each TIME coefficient multiplies."""
+    inversion = INVERSION_FACTOR if counts.inverts else 1.0
+    work = counts.points_flat * counts.reads * inversion
+    if strategy == "flat":
+        return {"setup": 1.0, "point": work}
+    if strategy == "tiled":
+        n = tiles(counts, partition_um or max(counts.width_um, counts.height_um, 1.0))
+        side = partition_um or max(counts.width_um, counts.height_um, 1.0)
+        halo_share = min(3.0, (1 + 2 * counts.halo_um / side) ** 2 - 1)
+        per_tile = max(1.0, work / n)
+        return {"setup": 1.0, "point": work * (1 + halo_share), "tile": float(n),
+                "tile_point": work * math.sqrt(per_tile / TILE_POINTS_SCALE)}
+    stored = counts.points_flat if counts.inverts else counts.points_stored
+    deep_inversion = DEEP_INVERSION_FACTOR if counts.inverts else 1.0
+    return {"setup": 1.0, "point": stored * counts.reads * deep_inversion, "instance": float(counts.instances),
+            "cell": float(counts.cells)}
+
+
+def peak_terms(counts: Counts, strategy: str, threads: int, partition_um: float | None) -> dict[str, float]:
+    """The counts each PEAK coefficient multiplies."""
+    if strategy == "flat":
+        return {"point": float(counts.points_flat)}
+    if strategy == "tiled":
+        n = tiles(counts, partition_um or max(counts.width_um, counts.height_um, 1.0))
+        busy = min(max(1, threads), n)
+        return {"setup": 1.0, "tile_point": counts.points_flat / n * busy, "point": float(counts.points_flat)}
+    stored = counts.points_flat if counts.inverts else counts.points_stored
+    return {"setup": 1.0, "point": float(stored), "instance": float(counts.instances), "cell": float(counts.cells)}
+
+
+def cpu_seconds(counts: Counts, strategy: str, threads: int, partition_um: float | None) -> float:
+    terms = time_terms(counts, strategy, threads, partition_um)
+    return sum(TIME[strategy][name] * value for name, value in terms.items())
+
+
+def wall_seconds(counts: Counts, strategy: str, threads: int, partition_um: float | None) -> float:
+    return cpu_seconds(counts, strategy, threads, partition_um) / workers(counts, strategy, threads, partition_um)
+
+
+def peak_bytes(counts: Counts, strategy: str, threads: int, partition_um: float | None) -> int:
+    terms = peak_terms(counts, strategy, threads, partition_um)
+    return int(sum(PEAK[strategy][name] * value for name, value in terms.items()))
+
+
+def largest_partition(counts: Counts, threads: int) -> float:
+    """The largest nice partition tiled should use: at most POINTS_PER_TILE flat points per tile (a
+    bounded working set per worker is what tiling is for) and two tiles per thread (KLayout #1517),
+    never finer than MEMORY_TILES tiles allow."""
+    area = counts.area_um2
+    if area <= 0 or counts.points_flat <= 0:
+        return 100.0
+    side = math.sqrt(POINTS_PER_TILE * area / counts.points_flat)
+    if threads > 1:
+        side = min(side, math.sqrt(area / (2 * threads)))
+    choice = max((size for size in NICE_PARTITIONS if size <= side), default=NICE_PARTITIONS[0])
+    return max(choice, smallest_partition(counts))
+
+
+def smallest_partition(counts: Counts) -> float:
+    """The smallest nice partition within MEMORY_TILES tiles (or, on a die too large for that, within
+    the engine's limits.MAX_TILES)."""
+    for limit in (MEMORY_TILES, MAX_TILES):
+        size = next((size for size in NICE_PARTITIONS if within_tile_limit(counts, size, limit)), None)
+        if size is not None:
+            return size
+    return NICE_PARTITIONS[-1]
+
+
+def best_partition(counts: Counts, threads: int, memory_budget: int | None = None) -> float:
+    """The nice partition with the least predicted tiled wall time, from the smallest the tile limits
+    allow to ``largest_partition``; within ``memory_budget`` when any size is.
+
+    Per-tile overhead favours large tiles; idle threads and the n log n of a large tile's boolean
+    favour small ones.  A 200 mm die never gets more than MEMORY_TILES tiles.
+    """
+    low, high = smallest_partition(counts), largest_partition(counts, threads)
+    sizes = [size for size in NICE_PARTITIONS if low <= size <= high] or [low]
+    fitting = [size for size in sizes if memory_budget is None
+               or peak_bytes(counts, "tiled", threads, size) <= memory_budget] or sizes[:1]
+    return min(fitting, key=lambda size: (wall_seconds(counts, "tiled", threads, size), -size))
 
 
 @dataclass
@@ -68,7 +247,6 @@ class Decision:
     threads: int
     reason: str
     predictions: dict[str, Prediction] = field(default_factory=dict)
-    estimates: dict = field(default_factory=dict)     # memstat MemoryEstimate per strategy
 
     def ranking(self) -> list[str]:
         """The chosen strategy, then the others that fit the budget, fastest first; then those that do not."""
@@ -77,7 +255,7 @@ class Decision:
         return [self.strategy] + [p.strategy for p in rest]
 
 
-def expansion(stats) -> float:
+def expansion(stats: "LayoutStats | Counts") -> float:
     """Flat outline points per stored one: the one expansion ratio the decision and the report print."""
     return stats.points_flat / stats.points_stored if stats.points_stored else 1.0
 
@@ -100,50 +278,44 @@ def available_memory() -> int:
     return 4 * 1024 ** 3
 
 
-def predict(stats, threads: int, partition_um: float | None, inverts: bool = False, halo_um: float = 0.0,
-            deep_allowed: bool = True, hierarchy_bytes: int = 0) -> tuple[dict[str, Prediction], dict]:
-    """Predictions per strategy for an evaluation over the layers ``stats`` was counted on."""
-    from ..memstat.advice import estimate_memory
-    points_flat, area = stats.points_flat, stats.area_um2
-    points_deep = points_flat if inverts else stats.points_stored
-    estimates = estimate_memory(stats, partition_um, threads, hierarchy_bytes)
-    tiles = max(1, math.ceil(area / (partition_um * partition_um))) if area > 0 and partition_um else 1
-    workers = max(1, min(threads, tiles))
-    side = math.sqrt(area / tiles) if area > 0 else 0.0
-    halo_share = min(1.0, 4 * halo_um / side) if side > 0 else 0.0
-    inversion, deep_inversion = (INVERSION_FACTOR, DEEP_INVERSION_FACTOR) if inverts else (1.0, 1.0)
-    times = {
-        "flat": inversion * FLAT_S_PER_POINT * points_flat,
-        "tiled": inversion * TILED_S_PER_POINT * points_flat * (1 + halo_share) / workers + TILE_S * tiles,
-        "deep": DEEP_SETUP_S + deep_inversion * DEEP_S_PER_POINT * points_deep,
-    }
-    predictions = {name: Prediction(name, times[name], estimates[name].typical_bytes,
-                                    partition_um if name == "tiled" else None, threads if name != "flat" else 1)
-                   for name in STRATEGIES if name in estimates and (name != "deep" or deep_allowed)}
-    return predictions, estimates
+def predict(stats: "LayoutStats | Counts", threads: int, partition_um: float | None, inverts: bool = False,
+            halo_um: float = 0.0, deep_allowed: bool = True,
+            memory_budget: int | None = None) -> dict[str, Prediction]:
+    """Predictions per strategy; ``partition_um`` None lets the model size the tiles (``best_partition``)."""
+    counts = Counts.of(stats, inverts=inverts, halo_um=halo_um)
+    partition = partition_um or best_partition(counts, threads, memory_budget)
+    predictions = {}
+    for name in STRATEGIES:
+        if name == "deep" and not deep_allowed:
+            continue
+        tile = partition if name == "tiled" else None
+        predictions[name] = Prediction(name, wall_seconds(counts, name, threads, tile),
+                                       peak_bytes(counts, name, threads, tile), tile,
+                                       threads if name != "flat" else 1)
+    return predictions
 
 
-def decide(stats, threads: int = 0, partition_um: float | None = None, memory_budget: int | None = None,
-           inverts: bool = False, halo_um: float = 0.0, deep_allowed: bool = True,
-           hierarchy_bytes: int = 0) -> Decision:
+def decide(stats: "LayoutStats | Counts", threads: int = 0, partition_um: float | None = None,
+           memory_budget: int | None = None, inverts: bool = False, halo_um: float = 0.0,
+           deep_allowed: bool = True) -> Decision:
     """The strategy with the fastest predicted wall time whose predicted peak fits ``memory_budget``.
 
-    ``threads`` 0 means every core; ``partition_um`` None lets the model size the tiles;
+    ``stats``: Counts, or a LayoutStats of the layers read; ``threads`` 0 means every core;
+    ``partition_um`` None lets the model size the tiles (the user's partition wins);
     ``memory_budget`` defaults to half the memory available now.
     """
-    from ..memstat.advice import suggest_partition
     threads = threads or available_cores()
     if memory_budget is None:
         memory_budget = available_memory() // 2
-    partition = partition_um or suggest_partition(stats, threads)
-    predictions, estimates = predict(stats, threads, partition, inverts, halo_um, deep_allowed, hierarchy_bytes)
+    counts = Counts.of(stats, inverts=inverts, halo_um=halo_um)
+    predictions = predict(counts, threads, partition_um, deep_allowed=deep_allowed, memory_budget=memory_budget)
     for prediction in predictions.values():
         prediction.fits = prediction.peak_bytes <= memory_budget
-    figures = (f"{stats.points_stored:,} stored / {stats.points_flat:,} flat points on the layers read"
-               f" (x{expansion(stats):.1f})")
-    if stats.points_flat <= SMALL_POINTS and not inverts:
+    figures = (f"{counts.points_stored:,} stored / {counts.points_flat:,} flat points on the layers read"
+               f" (x{expansion(counts):.1f})")
+    if predictions["flat"].wall_s < SMALL_SECONDS and predictions["flat"].fits:
         chosen = predictions["flat"]
-        why = "small workload"
+        why = f"small workload (flat predicted under {SMALL_SECONDS:g} s)"
     else:
         fitting = [p for p in predictions.values() if p.fits]
         if fitting:
@@ -157,7 +329,7 @@ def decide(stats, threads: int = 0, partition_um: float | None = None, memory_bu
     tile = f" {chosen.partition_um:g} µm" if chosen.partition_um else ""
     reason = (f"{chosen.strategy}{tile}{threads_text}: {why}, {figures}; predicted {listing};"
               f" budget {_human(memory_budget)}")
-    return Decision(chosen.strategy, chosen.partition_um, chosen.threads, reason, predictions, estimates)
+    return Decision(chosen.strategy, chosen.partition_um, chosen.threads, reason, predictions)
 
 
 def _human(value: int) -> str:

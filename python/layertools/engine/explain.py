@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..compat import db
 from ..language import is_empty, parse, to_text
 from ..language.ast import LayerRef, walk
 from ..options import EvalOptions, EvalResult
 from .binding import bind, reference_box
+from .evaluation import cell_to_evaluate, choose_strategy
 from .layers import layer_label, resolve_target
 from .tiled import plan_tiles
 
@@ -45,10 +47,10 @@ class Explanation:
         return "\n".join(lines)
 
 
-def explain(layout: "db.Layout", cell, expression: str, to: str, layer_aliases=None, **options) -> Explanation:
-    from . import _resolve_cell
+def explain(layout: "db.Layout", cell: Any, expression: str, to: str, layer_aliases: dict[str, int] | None = None,
+            **options: Any) -> Explanation:
     opts = EvalOptions(to=to, **options).validated()
-    cell = _resolve_cell(layout, cell if cell is not None else opts.cell)
+    cell = cell_to_evaluate(layout, cell if cell is not None else opts.cell)
     target = resolve_target(layout, opts.to, layer_aliases)
     if is_empty(expression):
         return Explanation("(empty)", target.label, target.index is not None, path="empty")
@@ -66,9 +68,9 @@ def explain(layout: "db.Layout", cell, expression: str, to: str, layer_aliases=N
         out.path = "copy"
         return out
     out.path = "expression"
-    from . import choose_strategy  # the same decision the run makes
     plan = EvalResult(expression=expression, target=target.label)
-    choose_strategy(layout, cell, bound, target, opts, plan, opts.recursive and opts.depth_limit() != 0)
+    choose_strategy(layout, cell, bound, target, opts, plan,  # the same decision the run makes
+                    opts.recursive and opts.depth_limit() != 0)
     out.strategy, out.partition, out.threads, out.reason = plan.strategy, plan.partition, plan.threads, plan.reason
     if out.strategy == "tiled" and out.partition:
         out.tiles = plan_tiles(reference_box(layout, cell, bound), layout.dbu, out.partition, bound.halo_um).tiles

@@ -5,11 +5,16 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..compat import db
 from ..errors import CellNotFoundError, LayerNotFoundError, OptionError
-from ..language import LayerRef
+from ..language import LayerRef, is_empty, parse, walk
 from ..limits import MAX_LAYER_NUMBER, NumberError, parse_whole
+from ..options import EvalOptions
+
+if TYPE_CHECKING:
+    from ..options import EvalOptions
 
 _LD = re.compile(r"^\s*([0-9]+)\s*/\s*([0-9]+)\s*$")
 _NAME_LD = re.compile(r"^\s*(\S+?)\s*\(?\s*([0-9]+)\s*/\s*([0-9]+)\s*\)?\s*$")
@@ -56,7 +61,7 @@ def resolve_layer(layout: "db.Layout", ref: LayerRef, text: str,
     index = find_layer_by_ld(layout, *ref.ld) if ref.ld else None
     if index is None:
         message = _unknown_layer_message(layout, ref.text or ref.layer, aliases)
-        if ref.form == "hex":
+        if ref.form == "hex" and ref.ld is not None:
             message += (f" ({ref.text} is read as GDS layer {ref.ld[0]}/{ref.ld[1]}, Xic's 4/8-hex-digit "
                         f"rule; for the number write {ref.text.rstrip('.')}.0)")
         raise LayerNotFoundError(message, ref.pos, text)
@@ -106,7 +111,7 @@ def closest_layer_labels(name: str, labels: list[str], count: int) -> list[str]:
 
 
 @dataclass
-class Target:
+class ToLayer:
     """The To layer: an existing layer index, or the LayerInfo to create when writing."""
 
     info: "db.LayerInfo"
@@ -138,7 +143,7 @@ def _target_numbers(text: str) -> "tuple[str | None, int, int] | None":
     return None
 
 
-def resolve_target(layout: "db.Layout", spec: str, aliases: dict[str, int] | None = None) -> Target:
+def resolve_target(layout: "db.Layout", spec: str, aliases: dict[str, int] | None = None) -> ToLayer:
     """Parse a To layer: ``L/D``, ``name``, ``name L/D`` or ``name (L/D)``; find it or plan its creation."""
     text = (spec or "").strip()
     if not text:
@@ -152,7 +157,7 @@ def resolve_target(layout: "db.Layout", spec: str, aliases: dict[str, int] | Non
         else:
             info = db.LayerInfo(layer, datatype) if name is None else db.LayerInfo(layer, datatype, name)
         label = f"{layer}/{datatype}" if name is None else f"{name} ({layer}/{datatype})"
-        return Target(info, index, label)
+        return ToLayer(info, index, label)
     if len(text.split()) > 1 or any(ch in text for ch in "()&|^!~+*-/,="):
         raise OptionError(f"target layer {spec!r} is not a layer: write L/D, a name, or 'name L/D'")
     found = find_layers_by_name(layout, text, aliases)
@@ -160,8 +165,8 @@ def resolve_target(layout: "db.Layout", spec: str, aliases: dict[str, int] | Non
         labels = ", ".join(layer_label(layout, i) for i in found)
         raise OptionError(f"target layer name {text!r} is ambiguous: {labels}")
     if found:
-        return Target(layout.get_info(found[0]), found[0], text)
-    return Target(db.LayerInfo(text), None, text)
+        return ToLayer(layout.get_info(found[0]), found[0], text)
+    return ToLayer(db.LayerInfo(text), None, text)
 
 
 def layers_read(expression: str, target: str | None = None) -> "set[tuple[int, int]] | None":
@@ -169,8 +174,6 @@ def layers_read(expression: str, target: str | None = None) -> "set[tuple[int, i
     expression's layers, and the To layer when its objects stay (``target``; None when it is
     cleared).  None when a layer is named by a name only, which the file's layer table would have to
     resolve: then every layer must be read."""
-    from ..language import is_empty, parse
-    from ..language.ast import walk
     found: set[tuple[int, int]] = set()
     if not is_empty(expression):
         for node in walk(parse(expression)):
@@ -186,7 +189,7 @@ def layers_read(expression: str, target: str | None = None) -> "set[tuple[int, i
     return found
 
 
-def layers_to_load(expression: str, options) -> "set[tuple[int, int]] | None":
+def layers_to_load(expression: str, options: EvalOptions) -> "set[tuple[int, int]] | None":
     """:func:`layers_read` for an evaluation with ``options`` (EvalOptions): the To layer is read
     only when its objects stay (Don't clear, or object merging)."""
     return layers_read(expression, None if options.clear and not options.merge else options.to)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..compat import db
+from .layers import ToLayer
 
 #: Up to this many result polygons, rectangles are stored as boxes (as Xic does); beyond it the
 #: per-object conversion would cost seconds of Python, and a GDS file holds the same geometry.
@@ -128,7 +129,7 @@ def insert_region(shapes: "db.Shapes", region: "db.Region") -> int:
     return count
 
 
-def commit(layout: "db.Layout", target, writes: list[CellWrite], scratch: ScratchLayer) -> int:
+def commit(layout: "db.Layout", target: ToLayer, writes: list[CellWrite], scratch: ScratchLayer) -> int:
     """Clear and write; returns the number of shapes written (hierarchical count for deep results)."""
     if target.index is None and scratch.index is not None and writes and all(w.from_scratch for w in writes):
         # A new To layer made only of tiled output: the scratch layer simply becomes it.
@@ -143,7 +144,7 @@ def commit(layout: "db.Layout", target, writes: list[CellWrite], scratch: Scratc
     for write in writes:
         cell = layout.cell(write.cell_index)
         if write.from_scratch:
-            source = cell.shapes(scratch.index)
+            source = cell.shapes(scratch.ensure())  # the tiles wrote there
             cell.shapes(layer_index).insert(source)
             written += source.size()
             source.clear()

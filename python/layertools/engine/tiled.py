@@ -11,18 +11,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 from ..compat import db
 from ..errors import OptionError
+from ..language.ast import Binary, Call, LayerRef, Node, Number, Unary, truthy
 from ..limits import MAX_TILES, MIN_TILE_DBU
-from ..language.ast import Binary, Call, LayerRef, Node, Number, Unary
-from .binding import BoundExpression, cuts_corners
+from .binding import BoundExpression
+from .functions import function_of
+from .geometry import octagon
 from .output import TRANSPOSE_EXPRESSION, break_polygons
-from .regions import LayerSource, RegionEvaluator, _scalar_identity, _truthy, octagon
-
-# Functions the tile script expresses directly (everything else is computed once, flat).
-_LOCAL_CALLS = {"bloat", "geomOr", "geomAndNot", "geomNot", "noop"}
+from .regions import LayerSource, RegionEvaluator, scalar_identity
 
 
 @dataclass
@@ -59,7 +58,7 @@ class TilingPlan:
 
 def plan_tiles(reference: "db.Box", dbu: float, tile_um: float, halo_um: float) -> TilingPlan:
     inner = reference.to_dtype(dbu)
-    outer = inner.enlarged(halo_um, halo_um) if halo_um > 0 else db.DBox(inner)
+    outer = inner.enlarged(halo_um, halo_um) if halo_um > 0 else inner.dup()
     # A tile far larger than the area is one tile either way; capping it keeps KLayout's integer tile
     # coordinates representable (partition 1e300).
     tile_um = min(tile_um, 4 * (max(outer.width(), outer.height()) + 2 * halo_um) + 1)
@@ -105,7 +104,7 @@ class TileCompiler:
 
     def node(self, node: Node) -> str:
         if isinstance(node, Number):
-            return "ref" if _truthy(node.value) else "none"
+            return "ref" if truthy(node.value) else "none"
         if isinstance(node, LayerRef):
             key = (self.bound.layer_of[id(node)], self.bound.cell_of.get(id(node)))
             if key not in self.script.layer_inputs:
@@ -115,14 +114,14 @@ class TileCompiler:
             return self.script.temp(f"ref - {self.node(node.operand)}")
         if isinstance(node, Binary):
             return self.binary(node.op, node.left, node.right)
-        if isinstance(node, Call) and self.is_local(node):
-            return self.call(node)
-        return self.precomputed(node)
+        if isinstance(node, Call) and function_of(node).per_tile(node):
+            return function_of(node).tile(self, node)
+        return self.precomputed(node)  # needs the whole picture, or has no tile form
 
     def binary(self, op: str, left: Node, right: Node) -> str:
         for scalar, other, scalar_left in ((left, right, True), (right, left, False)):
             if isinstance(scalar, Number):
-                shortcut = _scalar_identity(op, _truthy(scalar.value), scalar_left)
+                shortcut = scalar_identity(op, truthy(scalar.value), scalar_left)
                 if shortcut == "other":
                     return self.node(other)
                 if shortcut == "empty":
@@ -130,48 +129,8 @@ class TileCompiler:
         symbol = {"&": "&", "*": "&", "|": "|", "+": "|", "-": "-", "^": "^"}[op]
         return self.script.temp(f"{self.node(left)} {symbol} {self.node(right)}")
 
-    def is_local(self, node: Call) -> bool:
-        if node.name in _LOCAL_CALLS:
-            if node.name != "bloat":
-                return True
-            shrinks_cut = cuts_corners(node) and node.constants[0] < 0  # grows the complement: whole picture
-            return not (int(node.constants[1]) & 0x8) and not shrinks_cut
-        if node.name == "edges":
-            return int(node.constants[1]) <= 4
-        return node.name in ("geomAnd", "geomXor") and len(node.args) == 2
-
-    def call(self, node: Call) -> str:
-        name, args = node.name, node.args
-        if name == "bloat":
-            dist = self.flat.dbu_of(node.constants[0])
-            inner = self.node(args[1])
-            if dist == 0:
-                return inner
-            if cuts_corners(node):
-                return self.cut_corner_sized(inner, dist)
-            return self.script.temp(f"{inner}.sized({dist}, {dist}, 2)")
-        if name == "edges":
-            dist = abs(self.flat.dbu_of(node.constants[0]))
-            inner = self.node(args[1])
-            if dist == 0:
-                return "none"
-            if int(node.constants[1]) == 4:  # regions.halo
-                return self.script.temp(f"{self.cut_corner_sized(inner, dist)} - {inner}")
-            return self.script.temp(f"{inner}.sized({dist}, {dist}, 2) - {inner}.sized({-dist}, {-dist}, 2)")
-        if name == "geomOr":
-            return self.script.temp(" | ".join(self.node(arg) for arg in args))
-        if name == "geomAnd":
-            return self.binary("&", args[0], args[1])
-        if name == "geomXor":
-            return self.binary("^", args[0], args[1])
-        if name == "geomAndNot":
-            return self.binary("-", args[0], args[1])
-        if name == "geomNot":
-            return self.script.temp(f"ref - {self.node(args[0])}")
-        return self.node(args[0])  # noop
-
     def cut_corner_sized(self, inner: str, dist: int) -> str:
-        """regions.cut_corner_sized for a growing ``dist``, in the tile script."""
+        """geometry.cut_corner_sized for a growing ``dist``, in the tile script."""
         points = ", ".join(f"Point.new({p.x}, {p.y})" for p in octagon(dist).each_point_hull())
         return self.script.temp(f"({inner} | {inner}.edges.extended(0, 0, {dist}, 0, false)"
                                 f" | {inner}.minkowski_sum(Polygon.new([{points}]))).merged")
@@ -185,7 +144,7 @@ class TileCompiler:
 def evaluate_tiled(bound: BoundExpression, source: LayerSource, reference_box: "db.Box",
                    flat: RegionEvaluator, tile_um: float, threads: int, output_format: str,
                    sink: tuple, max_vertices: int = 0,
-                   progress: Callable[[str, float | None], None] | None = None, distribute=None) -> int:
+                   progress: Callable[[str, float | None], None] | None = None, distribute: Any = None) -> int:
     """Evaluate on tiles, writing each tile's clipped result straight into ``sink`` =
     (layout, cell index, layer index); returns the number of tiles.  ``distribute`` (optional)
     runs the tiles elsewhere: an object with ``run_tiles(TileRun, sink, holed, progress)``."""
@@ -225,8 +184,8 @@ def evaluate_tiled(bound: BoundExpression, source: LayerSource, reference_box: "
     return plan.tiles
 
 
-def _run_here(text: str, plan: TilingPlan, threads: int, source: LayerSource, script: TileScript,
-              aoi: "db.Region", sink: tuple, holed: "db.Region", progress) -> None:
+def _run_here(text: str, plan: TilingPlan, threads: int, source: LayerSource, script: TileScript, aoi: "db.Region",
+              sink: tuple, holed: "db.Region", progress: Callable[[str, float | None], None] | None) -> None:
     layout = source.layout
     # Bands of tile rows: each band is one TilingProcessor run, so that progress can be shown and a
     # cancel honoured between bands without Python in the tiles.  Each band ends with workers idle,
@@ -239,7 +198,7 @@ def _run_here(text: str, plan: TilingPlan, threads: int, source: LayerSource, sc
                  else f"tiles: {plan.nx} x {plan.ny} of {plan.tile_um:g} µm")
         if progress is not None:
             progress(label, number / len(bands))
-        inputs = {}
+        inputs: dict[str, Any] = {}  # RecursiveShapeIterators and Regions
         for (layer_index, cell_index), name in script.layer_inputs.items():
             cell = source.cell if cell_index is None else layout.cell(cell_index)
             iterator = cell.begin_shapes_rec(layer_index)

@@ -19,16 +19,17 @@ import os
 import sys
 import time
 import traceback
+from typing import Any
 
 import pya
 
 from .. import engine
-from ..errors import Cancelled, ExpressionError, LayertoolsError
+from ..errors import Cancelled, ExpressionError, LayertoolsError, NoLayoutError
 from ..klayout_fixes import repair_free_layer_slots
-from ..options import DEFAULT_PARTITION, FORMATS, JOIN_MAX_POLY_VERTS, MAX_DEPTH, STRATEGIES, EvalOptions, EvalResult
+from ..options import DEFAULT_PARTITION, FORMATS, MAX_DEPTH, STRATEGIES, EvalOptions, EvalResult, option_specs
 from . import view_bridge
 from .registers import REGISTER_COUNT, RegisterStore, load_panel_state, save_panel_state
-from .view_bridge import KLayoutProgress, NoLayoutError, Target
+from .view_bridge import KLayoutProgress, ViewCell
 
 DOCK_NAME = "layertools_expression_dock"
 FORMAT_LABELS = {"default": "Default", "joined": "Joined", "hsplit": "Horiz Split", "vsplit": "Vert Split"}
@@ -58,6 +59,8 @@ OK_COLOUR, WARN_COLOUR, ERROR_COLOUR, BUSY_COLOUR = "#1a7f37", "#9a6700", "#cf22
 
 class ExpressionDock(pya.QDockWidget):
     """The Layer Expression panel; ``ExpressionDock(main_window)``."""
+
+    _expression: Any   # the editor, made in _build after the To layer's Return already refers to it
 
     def __init__(self, main_window, registers: RegisterStore | None = None):
         super().__init__("Layer Expression", main_window)
@@ -219,7 +222,7 @@ class ExpressionDock(pya.QDockWidget):
         expr_head.addWidget(self._recall_register)
         outer.addLayout(expr_head)
 
-        self._expression = pya.QPlainTextEdit(body)
+        self._expression: pya.QPlainTextEdit = pya.QPlainTextEdit(body)
         self._expression.objectName = "expression"
         self._expression.toolTip = EXPRESSION_HELP
         self._expression.tabChangesFocus = True
@@ -427,10 +430,12 @@ class ExpressionDock(pya.QDockWidget):
         try:
             target = view_bridge.current_target()
         except NoLayoutError as exc:
-            return self._fail(exc, str(exc))
+            self._fail(exc, str(exc))
+            return None
         if not options.to:
             self._to_layer.setFocus()
-            return self._fail(None, "No target layer given: type a layer into To layer (e.g. 100/0).")
+            self._fail(None, "No target layer given: type a layer into To layer (e.g. 100/0).")
+            return None
         aliases = view_bridge.panel_layer_names(target)
         self._save_state()
         undoable = target.editable and not options.fast
@@ -445,23 +450,27 @@ class ExpressionDock(pya.QDockWidget):
                     view_bridge.undo_step(target, _undo_title(options.to, expression), undoable):
                 # One EvalOptions from options(): every field the user can set reaches the engine.
                 try:
-                    result = engine.run(target.layout, target.cell, expression, options, progress=self._progress,
-                                        selection=selection, layer_aliases=aliases)
+                    result = engine.evaluate_with_options(target.layout, target.cell, expression, options,
+                                                          progress=self._progress, selection=selection,
+                                                          layer_aliases=aliases)
                 finally:  # before undo_step discards a cancelled run: a cancelled bar would cancel that too
                     self._progress.close()
-                panel_problem = self._show_layers(target, [result])
+                panel_problem = view_bridge.show_result_layers(target, [result])
         except ExpressionError as exc:
             self._show_expression_error(exc, expression)
             return None
         except Cancelled as exc:
-            return self._fail(exc, str(exc) or "Cancelled: the layout is unchanged.", colour=WARN_COLOUR)
+            self._fail(exc, str(exc) or "Cancelled: the layout is unchanged.", colour=WARN_COLOUR)
+            return None
         except LayertoolsError as exc:
-            return self._fail(exc, f"{exc}  (the layout is unchanged)")
+            self._fail(exc, f"{exc}  (the layout is unchanged)")
+            return None
         except Exception as exc:  # an engine bug must not hang KLayout with a modal dialog
             traceback.print_exc(file=sys.stderr)
             undo_hint = " Edit > Undo takes back anything it wrote." if undoable else ""
-            return self._fail(exc, f"Internal error ({type(exc).__name__}: {exc}); please report it with "
-                                   f"the expression.{undo_hint}")
+            self._fail(exc, f"Internal error ({type(exc).__name__}: {exc}); please report it with "
+                            f"the expression.{undo_hint}")
+            return None
         finally:
             self._progress.close()
             self._progress = None
@@ -478,26 +487,13 @@ class ExpressionDock(pya.QDockWidget):
         self._show_result(result, target, options)
         return result
 
-    @staticmethod
-    def _show_layers(target: Target, results) -> str:
-        """Layer-panel entries for the written layers (inside the undo step).  The result is already
-        in the layout here, so a failure is reported as a warning, never as a failed evaluation."""
-        try:
-            for result in results:
-                if result.layer_index >= 0:
-                    view_bridge.show_result_layer(target, result.layer_index)
-        except Exception as exc:
-            traceback.print_exc(file=sys.stderr)
-            return f"the result layer could not be added to the layer panel ({exc}); use Add Other Layers"
-        return ""
-
     def request_cancel(self) -> None:
         """Cancel the running evaluation at its next progress report (layout left unchanged); tiles
         run in one piece under KLayout's own progress bar, whose Cancel button stops them at once."""
         if self._progress is not None:
             self._progress.cancel()
 
-    def _show_result(self, result: EvalResult, target: Target, options: EvalOptions) -> None:
+    def _show_result(self, result: EvalResult, target: ViewCell, options: EvalOptions) -> None:
         notes = []
         if options.fast and target.editable:
             notes.append("Fast mode: not undoable, undo history cleared")
@@ -639,67 +635,68 @@ class ExpressionDock(pya.QDockWidget):
         """Replay the recipe in ``path`` on the current cell as ONE undo step.
 
         On failure the layout is as before (the replay restores it) and the status names the step."""
-        from .. import recipe as recipes
+        from ..recipe import load_recipe
         self.last_result, self.last_error = None, None
         try:
             target = view_bridge.current_target()
         except NoLayoutError as exc:
-            return self._fail(exc, str(exc))
+            self._fail(exc, str(exc))
+            return None
         try:
-            recipe = recipes.load_recipe(path)
+            recipe = load_recipe(path)
         except (LayertoolsError, OSError) as exc:
-            return self._fail(exc, f"Cannot replay {path}: {exc}")
+            self._fail(exc, f"Cannot replay {path}: {exc}")
+            return None
         return self.replay(recipe, target=target, source=os.path.basename(path))
 
-    def replay(self, recipe, target: Target | None = None, source: str = "recipe") -> list[EvalResult] | None:
-        from .. import recipe as recipes
+    def replay(self, recipe, target: ViewCell | None = None, source: str = "recipe") -> list[EvalResult] | None:
+        """Replay ``recipe`` on the current cell as ONE undo step (gui.recipe_replay.replay_in_view,
+        as recorded macros do in the application), with the panel's progress bar and Esc to cancel."""
+        from .recipe_replay import replay_in_view
         if self._busy:
             return None
         if target is None:
             try:
                 target = view_bridge.current_target()
             except NoLayoutError as exc:
-                return self._fail(exc, str(exc))
+                self._fail(exc, str(exc))
+                return None
         undoable = target.editable and not any(step.options.fast for step in recipe.steps)
         uses_sqz = any("sqz" in step.expression for step in recipe.steps)
         selection = view_bridge.selection_regions(target) if uses_sqz else None
-        repair_free_layer_slots(target.layout)
         self._busy = True
         self._progress = KLayoutProgress(f"Replaying {source}")
         started = time.monotonic()
         try:
-            with view_bridge.escape_cancels(self.request_cancel), \
-                    view_bridge.undo_step(target, menu_text(f"Layer Tools: replay {source}"), undoable):
-                try:
-                    results = recipes.replay(target.layout, recipe, cell=target.cell, progress=self._progress,
-                                             selection=selection)
-                finally:  # see evaluate()
-                    self._progress.close()
-                panel_problem = self._show_layers(target, results)
+            with view_bridge.escape_cancels(self.request_cancel):
+                results = replay_in_view(target.view, recipe, cell=target.cell, progress=self._progress,
+                                         selection=selection, title=menu_text(f"Layer Tools: replay {source}"))
         except Cancelled as exc:
-            return self._fail(exc, str(exc) or "Cancelled: the layout is unchanged.", colour=WARN_COLOUR)
+            self._fail(exc, str(exc) or "Cancelled: the layout is unchanged.", colour=WARN_COLOUR)
+            return None
         except LayertoolsError as exc:
-            return self._fail(exc, f"Replay of {source} failed: {exc}  (the layout is as before the replay)")
+            self._fail(exc, f"Replay of {source} failed: {exc}  (the layout is as before the replay)")
+            return None
         except Exception as exc:
             traceback.print_exc(file=sys.stderr)
-            return self._fail(exc, f"Internal error during replay ({type(exc).__name__}: {exc}).")
+            self._fail(exc, f"Internal error during replay ({type(exc).__name__}: {exc}).")
+            return None
         finally:
             self._progress.close()
             self._progress = None
             self._busy = False
-        if not undoable and target.editable:
-            target.view.clear_transactions()
         written = sum(r.shapes_written for r in results)
         note = "" if undoable else " (not undoable)"
-        if panel_problem:
-            note += f"; {panel_problem}"
+        warnings = [w for r in results for w in r.warnings]
+        if warnings:
+            note += "; " + "; ".join(warnings)
         self._set_status(html.escape(
             f"Replayed {len(results)} step(s) of {source}: {written:,} shapes written "
             f"({time.monotonic() - started:.2f} s){note}"), OK_COLOUR)
         self.last_result = results[-1] if results else None
         return results
 
-    def _record_step(self, expression: str, options: EvalOptions, target: Target) -> None:
+    def _record_step(self, expression: str, options: EvalOptions, target: ViewCell) -> None:
         if self._recording is None:
             return
         from ..recipe import step_from_evaluation
@@ -787,31 +784,27 @@ class ExpressionDock(pya.QDockWidget):
     # remembered settings (KLayout configuration, like KLayout's own tool dialogs)
 
     def _save_state(self) -> None:
-        options = self.options()
-        state = {
-            "to": options.to, "expression": self.expression_text(),
-            "depth": str(options.depth), "recursive": options.recursive, "strategy": options.strategy,
-            "partition": float(self._partition.value), "partition_none": bool(self._partition_none.checked),
-            "threads": options.threads, "clear": options.clear, "format": options.format,
-            "merge": options.merge, "join_max_poly_verts": options.join_max_poly_verts,
-        }  # Fast mode is deliberately not remembered: it must be a conscious choice each session
+        """The options as EvalOptions' own mapping (what recipes store), plus what only the panel has."""
+        state = self.options().to_mapping()
+        del state["cell"]   # the panel works on the current cell
+        del state["fast"]   # Fast mode is deliberately not remembered: a conscious choice each session
+        state["expression"] = self.expression_text()
+        state["partition_size"] = float(self._partition.value)   # kept while 'none' is ticked
         save_panel_state(self._main_window, state)
 
     def _restore_state(self) -> None:
-        state = load_panel_state(self._main_window)
+        state = dict(load_panel_state(self._main_window))
         if not state:
             return
         try:
-            partition = float(state.get("partition", DEFAULT_PARTITION))
-            options = EvalOptions(
-                to=str(state.get("to", "")), depth=state.get("depth", "all"),
-                recursive=bool(state.get("recursive", False)), strategy=state.get("strategy", "auto"),
-                partition=None if state.get("partition_none") else partition,
-                threads=int(state.get("threads", 0)), clear=bool(state.get("clear", True)),
-                format=state.get("format", "default"), merge=bool(state.get("merge", False)),
-                join_max_poly_verts=int(state.get("join_max_poly_verts", JOIN_MAX_POLY_VERTS)))
-            self.set_options(options)
-            self._partition.value = min(max(partition, 1.0), 10000.0)
+            if "partition_none" in state:   # the first version's form: the size, and a tick for none
+                state["partition_size"] = state["partition"]
+                state["partition"] = None if state["partition_none"] else state["partition"]
+            size = state.get("partition_size")
+            specs = option_specs()
+            self.set_options(EvalOptions.from_mapping({k: v for k, v in state.items() if k in specs}))
+            if size is not None:
+                self._partition.value = min(max(float(size), 1.0), 10000.0)
             self.set_expression(str(state.get("expression", "")))
         except (LayertoolsError, TypeError, ValueError):
             pass  # damaged settings: keep the defaults
@@ -843,10 +836,10 @@ def _wheel_when_focused(widget, base, event) -> None:
         traceback.print_exc(file=sys.stderr)
 
 
-def _wheel_safe(base):
+def _wheel_safe(base: Any) -> Any:
     """``base`` (a combo or spin box class) taking the wheel only when focused, and focused only by
     a click or Tab (StrongFocus, not WheelFocus: the wheel alone never focuses it)."""
-    class WheelSafe(base):
+    class WheelSafe(base):  # the base class is a parameter (Any: mypy lets it be subclassed)
         def __init__(self, parent):
             super().__init__(parent)
             self.focusPolicy = pya.Qt.StrongFocus
@@ -891,9 +884,3 @@ def menu_text(text: str) -> str:
     """``text`` for a menu entry: Qt takes a lone '&' as a mnemonic marker ("68/20 & 69/20" would read
     "68/20 _69/20"), '&&' shows one '&'."""
     return text.replace("&", "&&")
-
-
-def find_dock(main_window=None) -> "ExpressionDock | None":
-    """The installed dock (by object name), e.g. for users' macros."""
-    main_window = main_window or pya.Application.instance().main_window()
-    return main_window.findChild(DOCK_NAME) if main_window is not None else None

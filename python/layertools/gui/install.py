@@ -2,7 +2,7 @@
 
 Called by the autorun macro at every start of the application.  Rules it keeps:
 
-- It runs only in the GUI (``layertools.gui.environment()``); in batch mode and standalone it does
+- It runs only in the GUI (``layertools.environment.environment()``); in batch mode and standalone it does
   nothing.
 - It is idempotent: a second call (a re-run autorun macro, a reloaded module) reuses the docks it
   finds by object name and replaces its menu items instead of adding duplicates.
@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 
 from .. import ICON_DIR
 from .._version import __version__
-from . import GUI, environment
+from ..environment import GUI, environment
 
 LOGGER_NAME = "layertools"
 MENU_NAME = "layertools_menu"
@@ -105,7 +105,7 @@ def install(main_window=None) -> InstallReport:
     logger = get_logger()
     report.log_file = log_path()
     try:
-        import pya  # type: ignore[import-not-found]
+        import pya
         mw = main_window or pya.Application.instance().main_window()
         _check_version(logger)
         for spec in PANELS:
@@ -127,7 +127,7 @@ def uninstall(main_window=None) -> None:
         return
     logger = get_logger()
     try:
-        import pya  # type: ignore[import-not-found]
+        import pya
         mw = main_window or pya.Application.instance().main_window()
         menu = mw.menu()
         for spec in PANELS:
@@ -158,7 +158,7 @@ def show_panel(key: str) -> bool:
     """
     logger = get_logger()
     try:
-        import pya  # type: ignore[import-not-found]
+        import pya
         mw = pya.Application.instance().main_window()
         spec = _spec(key)
         dock = mw.findChild(spec.object_name)
@@ -182,7 +182,7 @@ def show_panel(key: str) -> bool:
 # docks
 
 def _ensure_dock(mw, spec: PanelSpec, report: InstallReport, logger: logging.Logger, hidden: bool = True):
-    import pya  # type: ignore[import-not-found]
+    import pya
     existing = mw.findChild(spec.object_name)
     if existing is not None:
         report.reused_docks.append(spec.key)
@@ -234,7 +234,7 @@ def _place_first_time(mw, spec: PanelSpec, dock, logger: logging.Logger) -> None
     stacked under the Layers list it squeezes that to nothing.  Floating with its size hint every
     control shows; the user docks it where they like, and :func:`_keep_placement` remembers that.
     """
-    import pya  # type: ignore[import-not-found]
+    import pya
     if load_placement(mw, spec.key):
         return
     try:
@@ -277,7 +277,7 @@ def _keep_placement(mw, spec: PanelSpec, dock, logger: logging.Logger) -> None:
     KLayout's own window state does not do it for a dock added by a macro: it restores the state before
     the autorun macros run, so our docks started hidden and stacked on the right whatever the user chose
     (measured in 0.28.5).  Restoring is deferred to the event loop, after KLayout's own restore."""
-    import pya  # type: ignore[import-not-found]
+    import pya
 
     def save() -> None:
         try:
@@ -329,7 +329,7 @@ def _keep_placement(mw, spec: PanelSpec, dock, logger: logging.Logger) -> None:
 def resize_docked(dock, width: int | None, height: int | None) -> None:
     """Give a docked dock this width (or height): this Qt binding has no QMainWindow.resizeDocks, so
     the size is fixed for one pass of the event loop and then released for the user's splitter."""
-    import pya  # type: ignore[import-not-found]
+    import pya
     if width:
         dock.setFixedWidth(width)
     if height:
@@ -372,7 +372,7 @@ def _install_menu(mw, report: InstallReport, logger: logging.Logger) -> None:
 
 
 def _make_action(spec: PanelSpec, logger: logging.Logger):
-    import pya  # type: ignore[import-not-found]
+    import pya
     action = pya.Action()
     action.title = spec.title
     # Icon only where icon_text is "": in editor mode at KLayout's default window size the end of the
@@ -408,7 +408,7 @@ class _KLayoutLogHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            import pya  # type: ignore[import-not-found]
+            import pya
             text = self.format(record)
             if record.levelno >= logging.ERROR:
                 pya.Logger.error(text)
@@ -452,7 +452,7 @@ def _klayout_home() -> str:
     if home:
         return home
     try:
-        import pya  # type: ignore[import-not-found]
+        import pya
         path = pya.Application.instance().application_data_path()
         if path:
             return path

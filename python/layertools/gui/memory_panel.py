@@ -15,10 +15,10 @@ import os
 import time
 import traceback
 
-import pya  # type: ignore[import-not-found]
+import pya
 
+from ..hierarchy_stats import layout_statistics
 from ..memstat import MemoryReport, human_bytes, mem_statistics, memory_report, suggest_strategy
-from ..stats import layout_statistics
 from ..memstat.advice import Advice
 
 OBJECT_NAME = "layertools_memory_dock"
@@ -117,7 +117,8 @@ class CategoryChart(pya.QLabel):
         for name, used, reqd in self._rows:
             rgb = CATEGORY_COLOURS.get(name, OTHER_COLOUR)
             painter.setPen(pya.QColor(40, 40, 40))
-            painter.drawText(pya.QRect(0, y, label_w, CHART_ROW - 6), _align(pya.Qt.AlignRight, pya.Qt.AlignVCenter), name)
+            painter.drawText(pya.QRect(0, y, label_w, CHART_ROW - 6),
+                             _align(pya.Qt.AlignRight, pya.Qt.AlignVCenter), name)
             reqd_w = int(bar_w * reqd / scale)
             used_w = int(bar_w * used / scale)
             painter.fillRect(pya.QRect(bar_x, y + 2, max(reqd_w, 1), CHART_ROW - 10), _colour(rgb, lighter=True))
@@ -131,8 +132,10 @@ class CategoryChart(pya.QLabel):
         font = painter.font
         font.setBold(True)
         painter.setFont(font)
-        painter.drawText(pya.QRect(0, y, label_w, CHART_ROW - 6), _align(pya.Qt.AlignRight, pya.Qt.AlignVCenter), "Total")
-        painter.drawText(pya.QRect(bar_x, y, bar_w + value_w, CHART_ROW - 6), _align(pya.Qt.AlignLeft, pya.Qt.AlignVCenter),
+        painter.drawText(pya.QRect(0, y, label_w, CHART_ROW - 6),
+                         _align(pya.Qt.AlignRight, pya.Qt.AlignVCenter), "Total")
+        painter.drawText(pya.QRect(bar_x, y, bar_w + value_w, CHART_ROW - 6),
+                         _align(pya.Qt.AlignLeft, pya.Qt.AlignVCenter),
                          f"{human_bytes(self._total[0])} used, {human_bytes(self._total[1])} allocated")
 
 

@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import sys
+import traceback
 from dataclasses import dataclass
 from typing import Iterator
 
 import pya
 
-from ..errors import Cancelled
+from ..errors import Cancelled, NoLayoutError
 
 # Saturated, mutually distinct colours, light and dark ones: those that stand out against the view's
 # background are candidates, and a new result layer gets the one least like the layers shown.
@@ -36,13 +38,10 @@ MIN_BACKGROUND_CONTRAST = 0.25  # relative-luminance difference a result needs a
 RESULT_DITHER = 5  # KLayout's "lightly left-hatched": the layers underneath stay visible
 
 
-class NoLayoutError(Exception):
-    """There is no layout (or no cell) to work on; the message says what to do."""
-
-
 @dataclass
-class Target:
-    """The view, cellview and cell an evaluation acts on."""
+class ViewCell:
+    """The cell shown in a layout view, with that view, its cellview and layout: what a panel
+    evaluates in and writes to."""
 
     view: "pya.LayoutView"
     cellview: "pya.CellView"
@@ -59,21 +58,31 @@ class Target:
         return len(tops) == 1 and tops[0] == self.cell.cell_index()
 
 
-def current_target() -> Target:
+def current_target() -> ViewCell:
     """The current view's current cell, or NoLayoutError saying why there is none."""
     view = pya.LayoutView.current()
     if view is None:
         raise NoLayoutError("No layout is open: open a layout (File > Open) first.")
+    return view_cell_of(view)
+
+
+def view_cell_of(view: "pya.LayoutView", cell=None) -> ViewCell:
+    """``cell`` (a Cell, a cell name, or None: the active cell) of the view's active layout, or
+    NoLayoutError / CellNotFoundError saying why there is none."""
     cellview = view.active_cellview()
     if cellview is None or not cellview.is_valid():
         raise NoLayoutError("No layout is open in the current view: open a layout first.")
-    cell = cellview.cell
+    if isinstance(cell, str):
+        from ..layoutio import find_cell
+        cell = find_cell(cellview.layout(), cell)
+    elif cell is None:
+        cell = cellview.cell
     if cell is None:
         raise NoLayoutError("No cell is selected: choose a cell in the Cells panel first.")
-    return Target(view, cellview, cellview.layout(), cell)
+    return ViewCell(view, cellview, cellview.layout(), cell)
 
 
-def layer_choices(target: Target) -> list[str]:
+def layer_choices(target: ViewCell) -> list[str]:
     """Texts offered by the To-layer completion: every layer as 'L/D' or 'NAME L/D', and the
     names given to layers in the layer panel."""
     choices: list[str] = []
@@ -86,7 +95,7 @@ def layer_choices(target: Target) -> list[str]:
     return sorted(set(choices), key=_natural_key)
 
 
-def panel_layer_names(target: Target) -> dict[str, int]:
+def panel_layer_names(target: ViewCell) -> dict[str, int]:
     """Layer-panel names (e.g. from a .lyp file) of this cellview's layers: name -> layer index."""
     names: dict[str, int] = {}
     for node in _layer_nodes(target.view):
@@ -98,21 +107,7 @@ def panel_layer_names(target: Target) -> dict[str, int]:
     return names
 
 
-def resolve_panel_name(target: Target, text: str) -> str:
-    """Turn a To-layer text that is only a layer-panel name into the layer's 'L/D' (so a new
-    layer is not created under that name); any other text is returned unchanged."""
-    wanted = text.strip().lower()
-    for index in target.layout.layer_indexes():
-        info = target.layout.get_info(index)
-        if info.name and info.name.lower() == wanted:
-            return text.strip()
-    for name, index in panel_layer_names(target).items():
-        if name.lower() == wanted:
-            return _layer_text(target.layout.get_info(index))
-    return text.strip()
-
-
-def show_result_layer(target: Target, layer_index: int) -> bool:
+def show_result_layer(target: ViewCell, layer_index: int) -> bool:
     """Make ``layer_index`` visible in the layer panel: insert an entry with a real colour, or make
     an existing hidden entry visible.  Returns True when an entry was inserted.  Call it inside
     the evaluation's transaction (see the module notes)."""
@@ -147,7 +142,21 @@ def show_result_layer(target: Target, layer_index: int) -> bool:
     return True
 
 
-def make_current_layer(target: Target, layer_index: int) -> None:
+def show_result_layers(target: ViewCell, results) -> str:
+    """Layer-panel entries for the layers ``results`` (EvalResults) wrote; call it inside the run's
+    undo step.  The results are already in the layout here, so a failure is returned as a warning
+    ("" when all went well), never raised as a failed run."""
+    try:
+        for result in results:
+            if result.layer_index >= 0:
+                show_result_layer(target, result.layer_index)
+    except Exception as exc:
+        traceback.print_exc(file=sys.stderr)
+        return f"the result layer could not be added to the layer panel ({exc}); use Add Other Layers"
+    return ""
+
+
+def make_current_layer(target: ViewCell, layer_index: int) -> None:
     """Make the layer-panel entry of ``layer_index`` the current one, which the Layers list scrolls
     into view (a new result is appended at the bottom of a long list).  Deferred to the event loop:
     set at once, the layer list's own deferred rebuild after the insert dropped it (measured)."""
@@ -209,7 +218,7 @@ def _luminance(colour: int) -> float:
     return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
 
 
-def selection_regions(target: Target) -> dict[int, "pya.Region"]:
+def selection_regions(target: ViewCell) -> dict[int, "pya.Region"]:
     """The selected shapes of the current cell per layer, in the cell's coordinates (for sqz)."""
     regions: dict[int, pya.Region] = {}
     cv_index = target.cellview.index()
@@ -234,7 +243,7 @@ def selection_regions(target: Target) -> dict[int, "pya.Region"]:
 
 
 @contextlib.contextmanager
-def undo_step(target: Target, description: str, undoable: bool) -> Iterator[None]:
+def undo_step(target: ViewCell, description: str, undoable: bool) -> Iterator[None]:
     """One undo step around the body (nothing when ``undoable`` is False); when the body raises
     (a cancelled or failed run) the transaction is dropped, leaving the undo history as it was."""
     if not undoable:
@@ -318,7 +327,7 @@ class KLayoutProgress:
 
     def __init__(self, title: str):
         self._title = title
-        self._bar = None
+        self._bar: pya.RelativeProgress | None = None
         self._last = 0
         self._cancelled = False
         self.updates = 0

@@ -1,8 +1,8 @@
 """Xic's layer-expression language: tokens, the checked tree, and the parser."""
 
-from .ast import (GEOMETRY, SCALAR, Binary, Call, Instances, LayerRef, Node, Number, Unary,
-                  layer_refs, to_text, walk)
-from .parser import FUNCTIONS, is_empty, parse
+from .ast import GEOMETRY, SCALAR, Binary, Call, Instances, LayerRef, Node, Number, Unary, layer_refs, to_text, walk
+from .functions import FUNCTIONS
+from .parser import is_empty, parse
 
 __all__ = ["parse", "is_empty", "FUNCTIONS", "Node", "Number", "LayerRef", "Instances", "Unary",
            "Binary", "Call", "GEOMETRY", "SCALAR", "layer_refs", "to_text", "walk"]

@@ -13,6 +13,12 @@ SCALAR = "scalar"
 GEOMETRY = "geometry"
 
 
+def truthy(value: float) -> bool:
+    """Xic's to_boolean: |v| >= 1e-37 is true.  A true number meeting geometry is the whole
+    reference area, a false one is nothing (D2)."""
+    return abs(value) >= 1e-37
+
+
 @dataclass
 class Number:
     value: float

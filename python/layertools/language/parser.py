@@ -3,67 +3,20 @@
 Precedence (D1, Xic's table): unary > ``^``/xor > ``*`` > ``+`` ``-`` binary-not > ``&``/and >
 ``|``/or; every binary operator is left-associative.  Number-only subtrees are folded to numbers
 (D2).  Everything that can be known without a layout is checked here, so that evaluation never
-starts on an expression that cannot finish.
+starts on an expression that cannot finish.  The functions, their parameters and checks are the
+table in ``functions.py``.
 """
 
 from __future__ import annotations
 
 import difflib
 import math
-from dataclasses import dataclass
 
 from ..errors import ExpressionError
 from ..limits import MAX_LAYER_NUMBER, MAX_NESTING, MAX_TREE_DEPTH, NumberError, finite, is_whole_number_text, whole
-from .ast import GEOMETRY, SCALAR, Binary, Call, Instances, LayerRef, Node, Number, Unary, children
+from .ast import GEOMETRY, Binary, Call, Instances, LayerRef, Node, Number, Unary, children, truthy
+from .functions import FUNCTIONS, NUMERIC, UNSUPPORTED_FUNCTIONS
 from .lexer import CONSTANTS, Token, hex_layer_datatype, is_hex_layer_name, tokenize
-
-NUMERIC, GEOM = "n", "g"
-
-
-@dataclass(frozen=True)
-class FunctionSpec:
-    params: tuple[str, ...]          # the kinds of the fixed parameters
-    variadic: bool = False           # the last kind repeats (at least len(params) arguments)
-    optional: int = 0                # how many trailing parameters may be left out
-
-    def arity_text(self) -> str:
-        if self.variadic:
-            return f"at least {len(self.params)}"
-        if self.optional:
-            return f"{len(self.params) - self.optional} or {len(self.params)}"
-        return str(len(self.params))
-
-    def accepts(self, count: int) -> bool:
-        if self.variadic:
-            return count >= len(self.params)
-        return len(self.params) - self.optional <= count <= len(self.params)
-
-    def kind_of(self, index: int) -> str:
-        return self.params[min(index, len(self.params) - 1)]
-
-
-FUNCTIONS: dict[str, FunctionSpec] = {
-    "bloat": FunctionSpec((NUMERIC, GEOM, NUMERIC)),
-    "edges": FunctionSpec((NUMERIC, GEOM, NUMERIC)),
-    "manhattanize": FunctionSpec((NUMERIC, GEOM, NUMERIC)),
-    "extent": FunctionSpec((GEOM,)),
-    "box": FunctionSpec((NUMERIC,) * 4),
-    "zoid": FunctionSpec((NUMERIC,) * 6),
-    "geomOr": FunctionSpec((GEOM,), variadic=True),
-    "geomAnd": FunctionSpec((GEOM, GEOM), optional=1),
-    "geomAndNot": FunctionSpec((GEOM, GEOM)),
-    "geomNot": FunctionSpec((GEOM,)),
-    "geomXor": FunctionSpec((GEOM, GEOM), optional=1),
-    "geomCat": FunctionSpec((GEOM,), variadic=True),
-    "filt": FunctionSpec((GEOM, GEOM)),
-    "sqz": FunctionSpec((GEOM,)),
-    "noop": FunctionSpec((GEOM,)),
-}
-
-UNSUPPORTED_FUNCTIONS = {
-    "drcZlist": "drcZlist (Xic's DRC rule areas) is not supported",
-    "drcZlistEx": "drcZlistEx (Xic's DRC rule areas) is not supported",
-}
 
 _ARGUMENT_NAMES = ("first", "second", "third", "fourth", "fifth", "sixth")
 
@@ -128,7 +81,7 @@ class _Parser:
         """Precedence climbing: one Python frame per nesting level, not one per operator level."""
         left = self.unary(numeric)
         run: list[tuple[Node, int]] = []  # geometry operands of a pending associative run, with op positions
-        run_op = None
+        run_op = ""  # the operator of the pending run
         while self.token.kind == "op" and _LEVEL_OF.get(self.token.text, -1) >= min_level:
             op_token = self.advance()
             op = "-" if op_token.text == "not" else op_token.text
@@ -140,7 +93,7 @@ class _Parser:
                 run.append((right, op_token.pos))
                 continue
             if run:
-                left, run, run_op = _balanced(run_op, run), [], None
+                left, run, run_op = _balanced(run_op, run), [], ""
             left = _combine(op, left, right, op_token.pos, self.text)
         if run:
             left = _balanced(run_op, run)
@@ -159,7 +112,7 @@ class _Parser:
                 raise self.error("unary minus applies to numbers, not to geometry "
                                  "(for the inverse of a layer write !layer)", token.pos)
             if isinstance(operand, Number):
-                value = -operand.value if op == "-" else (0.0 if _truthy(operand.value) else 1.0)
+                value = -operand.value if op == "-" else (0.0 if truthy(operand.value) else 1.0)
                 operand = Number(value, token.pos, self.text[token.pos:_end(operand, self.text)].strip())
             else:
                 operand = Unary(op, operand, token.pos)
@@ -191,7 +144,7 @@ class _Parser:
             if not numeric and is_hex_layer_name(token.raw):
                 return LayerRef(token.raw, token.pos, form="hex", ld=hex_layer_datatype(token.raw),
                                 text=token.raw)
-            return Number(token.value, token.pos, token.raw)
+            return Number(token.value or 0.0, token.pos, token.raw)  # the lexer set the value
         if token.kind == "ld":
             self.advance()
             layer, datatype = (_layer_number(x, token, self.text) for x in token.text.split("/"))
@@ -216,15 +169,15 @@ class _Parser:
         name = name_token.text
         if name in UNSUPPORTED_FUNCTIONS:
             raise self.error(UNSUPPORTED_FUNCTIONS[name], name_token.pos)
-        spec = FUNCTIONS.get(name)
-        if spec is None:
+        function = FUNCTIONS.get(name)
+        if function is None:
             raise self.error(_unknown_function_message(name), name_token.pos)
         self.nested(self.advance())  # '('
         args: list[Node] = []
         arg_positions: list[int] = []
         if self.token.kind != "rparen":
             while True:
-                kind = spec.kind_of(len(args))
+                kind = function.kind_of(len(args))
                 arg_positions.append(self.token.pos)
                 args.append(self.binary(0, numeric=(kind == NUMERIC)))
                 if self.token.kind == "comma":
@@ -236,17 +189,19 @@ class _Parser:
                              self.token.pos)
         close = self.advance()
         self.depth -= 1
-        if not spec.accepts(len(args)):
-            raise self.error(f"wrong number of arguments to {name}: expected {spec.arity_text()}, "
+        if not function.accepts(len(args)):
+            raise self.error(f"wrong number of arguments to {name}: expected {function.arity_text()}, "
                              f"got {len(args)}", name_token.pos if not args else close.pos)
         constants = []
         for index, (arg, pos) in enumerate(zip(args, arg_positions)):
-            if spec.kind_of(index) == NUMERIC:
+            if function.kind_of(index) == NUMERIC:
                 if not isinstance(arg, Number):
                     raise self.error(f"the {_ARGUMENT_NAMES[index]} argument of {name} must be a number "
                                      "(a dimension in µm or a mode), not geometry", pos)
                 constants.append(arg.value)
-        _check_call(name, constants, name_token.pos, self.text)
+        problem = function.check(constants)
+        if problem is not None:
+            raise self.error(problem, name_token.pos)
         return Call(name, args, name_token.pos, constants=constants)
 
 
@@ -257,8 +212,8 @@ def _word_node(token: Token, numeric: bool) -> Node:
         for sep in (",", "/"):
             parts = token.text.split(sep)
             if len(parts) == 2 and all(is_whole_number_text(p.strip()) for p in parts):
-                return LayerRef(token.text, token.pos, form="decimal",
-                                ld=tuple(_layer_number(p, token, token.raw) for p in parts), text=token.raw)
+                layer, datatype = (_layer_number(p, token, token.raw) for p in parts)
+                return LayerRef(token.text, token.pos, form="decimal", ld=(layer, datatype), text=token.raw)
     ld = hex_layer_datatype(token.text) if (not token.quoted and is_hex_layer_name(token.text)) else None
     return LayerRef(token.text, token.pos, cell=token.cell, form="name", ld=ld, text=token.raw)
 
@@ -326,15 +281,10 @@ def _arithmetic(op: str, a: float, b: float) -> float:
             raise ValueError
         return value
     if op == "&":
-        return 1.0 if (_truthy(a) and _truthy(b)) else 0.0
+        return 1.0 if (truthy(a) and truthy(b)) else 0.0
     if op == "|":
-        return 1.0 if (_truthy(a) or _truthy(b)) else 0.0
+        return 1.0 if (truthy(a) or truthy(b)) else 0.0
     raise ValueError(op)
-
-
-def _truthy(value: float) -> bool:
-    """Xic's to_boolean: |v| >= 1e-37 is true."""
-    return abs(value) >= 1e-37
 
 
 def _end(node: Node, text: str) -> int:
@@ -342,26 +292,6 @@ def _end(node: Node, text: str) -> int:
     if isinstance(node, Number):
         return node.pos + len(node.text) if node.text else node.pos + 1
     return len(text)
-
-
-def _check_call(name: str, constants: list[float], pos: int, text: str) -> None:
-    if name in ("bloat", "edges", "manhattanize"):
-        mode = constants[1]
-        if mode != int(mode):
-            raise ExpressionError(f"the mode of {name} must be a whole number, not {mode:g}", pos, text)
-    if name == "manhattanize" and abs(constants[0]) < 0.01:
-        raise ExpressionError("the dimension of manhattanize must be at least 0.01 µm", pos, text)
-    if name == "edges" and int(constants[1]) not in range(7):
-        raise ExpressionError(f"edges mode must be 0..6, not {int(constants[1])}", pos, text)
-    if name == "zoid":
-        xll, xlr, yl, xul, xur, yu = constants
-        if yu < yl:
-            xll, xlr, yl, xul, xur, yu = xul, xur, yu, xll, xlr, yl
-        if xlr < xll:
-            xll, xlr = xlr, xll
-        if xur < xul:
-            raise ExpressionError("zoid: the top edge runs backwards after normalising "
-                                  "(xur < xul)", pos, text)
 
 
 def _unknown_function_message(name: str) -> str:
@@ -386,4 +316,4 @@ def _describe(token: Token) -> str:
     return repr(token.raw or token.text)
 
 
-__all__ = ["parse", "is_empty", "FUNCTIONS", "SCALAR", "GEOMETRY"]
+__all__ = ["parse", "is_empty"]

@@ -1,59 +1,26 @@
 """Memory estimates for the three evaluation strategies, a strategy suggestion, and advice.
 
-The estimates are linear models in the number of outline points the evaluation reads (boxes 4,
-polygons their vertex count, paths 2 per spine point), taken from ``layout_statistics``.  Their
-constants were fitted to peak-RSS measurements (``/proc/self/clear_refs`` + ``VmHWM``) of
-``layertools.evaluate`` (and of the raw KLayout API for the two benchmark files) on the real
-layouts in ``shared/data`` with KLayout 0.30.12; doc/memory.md has the table.
-
-    flat  = FLAT_BYTES_PER_POINT * P_in + FLAT_OUTPUT_BYTES_PER_POINT * P_out
-    tiled = TILED_BASE_BYTES + workers * FLAT_BYTES_PER_POINT * P_in * min(1, tile_area / area)
-            + TILED_OUTPUT_BYTES_PER_POINT * P_out
-    deep  = DEEP_BASE_BYTES + DEEP_HIERARCHY_FACTOR * (Cell info + Instances used bytes)
-            + DEEP_BYTES_PER_POINT * (P_in_stored + P_out_stored)
-
-P_in: flat input points, P_in_stored: stored (hierarchical) input points.  The result's size is
-unknown before evaluating; each estimate is a range over an output ratio (P_out / P_in) of
-0 .. OUTPUT_RATIO_HIGH with a typical value in between.  Accuracy on the calibration cases:
-flat typical within -10 % .. +25 %, tiled within about x2 (output-dominated), deep within about x2.
-The figures are peaks above the loaded layout, i.e. what an evaluation adds to the process.
+The estimates and the suggestion are the engine's cost model (engine/cost.py), the one ``auto``
+takes: peak memory above the loaded layout as a sum of counted terms (outline points on the layers
+read, points per tile and busy workers, cells and placements) times coefficients fitted to
+measured peaks (``bench/calibrate_cost.py``, ``bench/fit_cost.py``; doc/performance.md has the
+fit).  Each estimate is the model's prediction with the range it was measured to hold on the
+calibration ladder (half to twice); flat's lower end is its input regions alone.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
-from ..stats import LayoutStats
+from ..engine.cost import FLAT_BYTES_PER_POINT, NICE_PARTITIONS, PEAK, Counts, largest_partition, peak_bytes
+from ..hierarchy_stats import LayoutStats
 
-#: Peak bytes per flat input point of a flat evaluation (fitted 75..100 on six cases).
-FLAT_BYTES_PER_POINT = 90
-#: Additional bytes per flat output point of a flat evaluation (result Region, then in the layout).
-FLAT_OUTPUT_BYTES_PER_POINT = 30
-#: Tiled: fixed set-up (processor, per-tile regions) and bytes per output point (the result is
-#: collected in a Region and then written into the layout: measured 40..80, output-dominated).
-TILED_BASE_BYTES = 2 * 1024 * 1024
-TILED_OUTPUT_BYTES_PER_POINT = 60
-#: Deep: fixed set-up of the DeepShapeStore, its copy of the hierarchy, bytes per stored point.
-DEEP_BASE_BYTES = 4 * 1024 * 1024
-DEEP_HIERARCHY_FACTOR = 2.0
-DEEP_BYTES_PER_POINT = 40
-#: Output ratios (P_out / P_in) of the typical and high estimates; deep results often hold more
-#: stored points than the stored input (cell variants), hence its larger ratios.
-OUTPUT_RATIO_TYPICAL = 0.5
-OUTPUT_RATIO_HIGH = 1.0
-DEEP_OUTPUT_RATIO_TYPICAL = 1.0
-DEEP_OUTPUT_RATIO_HIGH = 3.0
-#: Kept for callers of the first version of this module.
-OUTPUT_BYTES_PER_POINT = FLAT_OUTPUT_BYTES_PER_POINT
-LAYOUT_BYTES_PER_POINT = TILED_OUTPUT_BYTES_PER_POINT
-TYPICAL_OUTPUT_RATIO = OUTPUT_RATIO_TYPICAL
-#: Flat input points per tile the partition suggestion aims at (~30 MB working set per worker).
-POINTS_PER_TILE = 250_000
-#: More tiles than this cost more than they save: every tile cuts shapes at its border, and
-#: measured peaks with ~50,000 tiles of 20 µm were up to 7x the model (vexriscv, 320 MB).
-MAX_TILES = 10_000
-NICE_PARTITIONS = (10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0)
+if TYPE_CHECKING:
+    from .memory_report import MemoryReport
+
+#: The model's measured accuracy on the calibration ladder: every peak within half to twice the prediction.
+ACCURACY = 2.0
 
 
 @dataclass
@@ -110,58 +77,43 @@ def estimate_memory(stats: LayoutStats, partition_um: float | None = 100.0, thre
                     hierarchy_bytes: int = 0) -> dict[str, MemoryEstimate]:
     """Peak memory (bytes above the loaded layout) of evaluating over the layers ``stats`` counts.
 
-    ``hierarchy_bytes``: the layout's "Cell info" + "Instances" used bytes (for the deep estimate).
+    ``stats``: a LayoutStats or cost.Counts.  ``hierarchy_bytes`` is accepted for earlier callers;
+    the model counts cells and placements instead (engine/cost.py ``peak_terms``).
     """
-    points_flat = stats.points_flat
-    points_stored = stats.points_stored
-    area = stats.area_um2
+    counts = Counts.of(stats)
     workers = max(1, threads)
-
-    def spread(fixed: float, per_output_point: float, input_points: int, typical: float,
-               high: float) -> tuple[int, int, int]:
-        return (int(fixed), int(fixed + per_output_point * typical * input_points),
-                int(fixed + per_output_point * high * input_points))
-
-    estimates = {"flat": MemoryEstimate(
-        "flat", *spread(FLAT_BYTES_PER_POINT * points_flat, FLAT_OUTPUT_BYTES_PER_POINT, points_flat,
-                        OUTPUT_RATIO_TYPICAL, OUTPUT_RATIO_HIGH),
-        f"{FLAT_BYTES_PER_POINT} B x {points_flat:,} flat input points + {FLAT_OUTPUT_BYTES_PER_POINT} B x"
-        f" output points ({OUTPUT_RATIO_TYPICAL:g} x input typical, up to {OUTPUT_RATIO_HIGH:g} x)")}
-
-    if partition_um:
-        share = min(1.0, partition_um * partition_um / area) if area > 0 else 1.0
-        working = TILED_BASE_BYTES + workers * FLAT_BYTES_PER_POINT * points_flat * share
-        estimates["tiled"] = MemoryEstimate(
-            "tiled", *spread(working, TILED_OUTPUT_BYTES_PER_POINT, points_flat, OUTPUT_RATIO_TYPICAL,
-                             OUTPUT_RATIO_HIGH),
-            f"{TILED_BASE_BYTES // 1048576} MB + {workers} worker(s) x {FLAT_BYTES_PER_POINT} B x"
-            f" {points_flat:,} points x {share:.3g} (one {partition_um:g} um tile of the area)"
-            f" + {TILED_OUTPUT_BYTES_PER_POINT} B x output points")
-
-    fixed = DEEP_BASE_BYTES + DEEP_HIERARCHY_FACTOR * hierarchy_bytes + DEEP_BYTES_PER_POINT * points_stored
-    estimates["deep"] = MemoryEstimate(
-        "deep", *spread(fixed, DEEP_BYTES_PER_POINT, points_stored, DEEP_OUTPUT_RATIO_TYPICAL,
-                        DEEP_OUTPUT_RATIO_HIGH),
-        f"{DEEP_BASE_BYTES // 1048576} MB + {DEEP_HIERARCHY_FACTOR:g} x {hierarchy_bytes:,} B hierarchy"
-        f" + {DEEP_BYTES_PER_POINT} B x ({points_stored:,} stored input points + stored output points)")
+    estimates = {}
+    for strategy in ("flat", "tiled", "deep"):
+        if strategy == "tiled" and not partition_um:
+            continue
+        tile = partition_um if strategy == "tiled" else None
+        typical = peak_bytes(counts, strategy, workers, tile)
+        low = FLAT_BYTES_PER_POINT * counts.points_flat if strategy == "flat" else int(typical / ACCURACY)
+        estimates[strategy] = MemoryEstimate(strategy, min(low, typical), typical, int(typical * ACCURACY),
+                                             _formula(counts, strategy, workers, tile))
     return estimates
 
 
+def _formula(counts: Counts, strategy: str, threads: int, partition_um: float | None) -> str:
+    coefficients = PEAK[strategy]
+    if strategy == "flat":
+        return f"{FLAT_BYTES_PER_POINT} B x {counts.points_flat:,} flat input points"
+    if strategy == "tiled" and partition_um:
+        from ..engine.cost import tiles
+        count = tiles(counts, partition_um)
+        return (f"{human_bytes(coefficients['setup'])} + {FLAT_BYTES_PER_POINT} B x {counts.points_flat // count:,}"
+                f" points in one {partition_um:g} um tile x {min(threads, count)} busy worker(s)"
+                f" + {coefficients['point']:.3g} B x {counts.points_flat:,} points (the collected result)")
+    return (f"{human_bytes(coefficients['setup'])} + {coefficients['point']:.3g} B x"
+            f" {counts.points_flat if counts.inverts else counts.points_stored:,} stored points"
+            f" + {coefficients['instance']:.3g} B x {counts.instances:,} instances"
+            f" + {human_bytes(coefficients['cell'])} x {counts.cells:,} cells")
+
+
 def suggest_partition(stats: LayoutStats, threads: int = 0) -> float:
-    """A tile size (µm) giving about POINTS_PER_TILE flat points per tile, and work for every thread."""
-    area = stats.area_um2
-    if area <= 0 or stats.points_flat <= 0:
-        return 100.0
-    density = stats.points_flat / area
-    side = math.sqrt(POINTS_PER_TILE / density)
-    if threads > 1:  # at least two tiles per thread, or threads idle (KLayout #1517)
-        side = min(side, math.sqrt(area / (2 * threads)))
-    smallest = math.sqrt(area / MAX_TILES)
-    candidates = [nice for nice in NICE_PARTITIONS if nice <= side]
-    choice = candidates[-1] if candidates else NICE_PARTITIONS[0]
-    if choice < smallest:
-        choice = next((nice for nice in NICE_PARTITIONS if nice >= smallest), NICE_PARTITIONS[-1])
-    return choice
+    """The largest partition (µm) tiled should use here: about POINTS_PER_TILE flat points per tile and
+    two tiles per thread (engine/cost.py ``largest_partition``; the decision picks the fastest size up to it)."""
+    return largest_partition(Counts.of(stats), max(1, threads))
 
 
 def suggest_strategy(stats: LayoutStats, threads: int = 0, memory_budget: int | None = None,
@@ -171,16 +123,17 @@ def suggest_strategy(stats: LayoutStats, threads: int = 0, memory_budget: int | 
     The decision is the engine's cost model (engine/cost.py), the same one ``auto`` takes, so the
     report and ``auto`` agree on the same layers.  ``memory_budget`` defaults to half the available memory.
     """
-    from ..engine.cost import decide
+    from ..engine.cost import available_cores, decide
+    threads = threads or available_cores()
     if stats.points_flat == 0:
         return StrategySuggestion("flat", None, threads, "nothing to evaluate: no shapes on the input layers",
-                                  estimate_memory(stats, suggest_partition(stats, threads), threads, hierarchy_bytes))
-    decision = decide(stats, threads, None, memory_budget, hierarchy_bytes=hierarchy_bytes)
+                                  estimate_memory(stats, suggest_partition(stats, threads), threads))
+    decision = decide(stats, threads, None, memory_budget)
     return StrategySuggestion(decision.strategy, decision.partition_um, decision.threads, decision.reason,
-                              decision.estimates)
+                              estimate_memory(stats, decision.predictions["tiled"].partition_um, threads))
 
 
-def advise(report) -> list[Advice]:
+def advise(report: MemoryReport) -> list[Advice]:
     """Advice drawn from a MemoryReport, each with the figure that supports it."""
     items: list[Advice] = []
     stats = report.statistics
@@ -264,5 +217,4 @@ def _layer_scope(stats: LayoutStats) -> str:
 
 
 __all__ = ["MemoryEstimate", "StrategySuggestion", "Advice", "estimate_memory", "suggest_strategy",
-           "suggest_partition", "advise", "human_bytes", "FLAT_BYTES_PER_POINT", "FLAT_OUTPUT_BYTES_PER_POINT",
-           "TILED_OUTPUT_BYTES_PER_POINT", "DEEP_BYTES_PER_POINT"]
+           "suggest_partition", "advise", "human_bytes", "FLAT_BYTES_PER_POINT", "NICE_PARTITIONS"]

@@ -20,18 +20,15 @@ import tempfile
 import threading
 from typing import Any, Callable
 
-from ..errors import LayertoolsError
+from ..errors import CaptureError
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _LOCK = threading.RLock()
-_LIBC = None
+_LIBC: ctypes.CDLL | bool | None = None  # None: not looked up yet; False: there is no C library handle
 
 
-class CaptureError(LayertoolsError):
-    """The C-level standard output cannot be redirected on this platform."""
 
-
-def _libc():
+def _libc() -> ctypes.CDLL | None:
     global _LIBC
     if _LIBC is None:
         try:
@@ -39,7 +36,7 @@ def _libc():
             _LIBC.fflush  # noqa: B018 - raises AttributeError where there is no C library handle
         except (OSError, AttributeError, TypeError):
             _LIBC = False
-    return _LIBC or None
+    return _LIBC if isinstance(_LIBC, ctypes.CDLL) else None
 
 
 def _flush_all() -> None:

@@ -3,6 +3,7 @@
 # Runs inside KLayout through tests/gui/harness.py (emit, save_screenshot, process_events, ...).
 import os
 import sys
+
 sys.path.insert(0, os.path.join(REPO, "tests", "gui", "expression_panel_scripts"))
 import panel_common as pc  # noqa: E402
 

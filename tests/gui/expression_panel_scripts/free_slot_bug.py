@@ -3,6 +3,7 @@
 import json
 import os
 import sys
+
 import pya
 
 sys.path.insert(0, os.path.join(os.environ["LT_PANEL_REPO"], "python"))

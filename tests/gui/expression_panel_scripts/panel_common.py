@@ -6,8 +6,10 @@ from the layout, never the engine.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+import traceback
 
 import pya
 
@@ -38,6 +40,26 @@ def get_dock(main_window, repo: str):
     main_window.addDockWidget(pya.Qt.RightDockWidgetArea, dock)
     dock.show()
     return dock, False
+
+
+def run_session(session) -> None:
+    """Run ``session(main_window, dock, data)`` as one whole application session started with
+    ``-r`` (tests/gui/test_expression_panel.py, ``_session``): ``data`` goes to the JSON file
+    LT_PANEL_RESULT names, an exception's traceback into it, and the application exits with 1 then,
+    0 otherwise.  exit() because a modified layout would make a normal close ask "save changes?"."""
+    data: dict = {}
+    rc = 0
+    try:
+        main_window = pya.Application.instance().main_window()
+        dock, installed = get_dock(main_window, os.environ["LT_PANEL_REPO"])
+        data["installed_by_package"] = installed
+        session(main_window, dock, data)
+    except Exception:
+        data["exception"] = traceback.format_exc()
+        rc = 1
+    with open(os.environ["LT_PANEL_RESULT"], "w") as stream:
+        json.dump(data, stream, default=repr)
+    pya.Application.instance().exit(rc)
 
 
 def layer_index(layout, layer: int, datatype: int):

@@ -4,6 +4,7 @@
 # command line and in batch mode and compares all results.
 import os
 import sys
+
 sys.path.insert(0, os.path.join(REPO, "tests", "gui", "expression_panel_scripts"))
 import panel_common as pc  # noqa: E402
 

@@ -1,25 +1,19 @@
 # First of two sessions with the same KLAYOUT_HOME (run WITHOUT -t, so KLayout writes its
 # configuration on exit): save registers, then sqz on a selection, To-layer completion and the
 # empty-To-layer message.  session_two.py checks what survived the restart.
-import json
 import os
 import sys
-import traceback
+
 import pya
 
-OUT = os.environ["LT_PANEL_RESULT"]
-REPO = os.environ["LT_PANEL_REPO"]
-data = {}
-rc = 0
-try:
-    sys.path.insert(0, os.path.join(REPO, "tests", "gui", "expression_panel_scripts"))
-    import panel_common as pc
-    mw = pya.Application.instance().main_window()
+sys.path.insert(0, os.path.join(os.environ["LT_PANEL_REPO"], "tests", "gui", "expression_panel_scripts"))
+import panel_common as pc  # noqa: E402
+
+
+def session(mw, dock, data: dict) -> None:
     view = mw.current_view()
     cv = view.active_cellview()
     layout, top = cv.layout(), cv.cell
-    dock, installed = pc.get_dock(mw, REPO)
-    data["installed_by_package"] = installed
 
     dock.set_expression("68/20 & !69/20")
     data["save3"] = dock.save_register(3)
@@ -103,10 +97,6 @@ try:
     dock.findChild("threads").value = 3
     dock.set_expression("68/20 ^ 69/20")
     dock._save_state()
-except Exception:
-    data["exception"] = traceback.format_exc()
-    rc = 1
-with open(OUT, "w") as stream:
-    json.dump(data, stream, default=repr)
-# A modified layout would make KLayout ask "save changes?" on a normal close: exit() skips it.
-pya.Application.instance().exit(rc)
+
+
+pc.run_session(session)

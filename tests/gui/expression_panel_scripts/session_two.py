@@ -1,20 +1,12 @@
 # Second session with the same KLAYOUT_HOME: the registers and settings of session_one.py are back.
-import json
 import os
 import sys
-import traceback
-import pya
 
-OUT = os.environ["LT_PANEL_RESULT"]
-REPO = os.environ["LT_PANEL_REPO"]
-data = {}
-rc = 0
-try:
-    sys.path.insert(0, os.path.join(REPO, "tests", "gui", "expression_panel_scripts"))
-    import panel_common as pc
-    mw = pya.Application.instance().main_window()
-    dock, installed = pc.get_dock(mw, REPO)
-    data["installed_by_package"] = installed
+sys.path.insert(0, os.path.join(os.environ["LT_PANEL_REPO"], "tests", "gui", "expression_panel_scripts"))
+import panel_common as pc  # noqa: E402
+
+
+def session(mw, dock, data: dict) -> None:
     data["registers"] = dock.registers()
     data["recall3"] = dock.recall_register(3)
     data["expression_after_recall"] = dock.expression_text()
@@ -34,9 +26,6 @@ try:
     if data["menu_valid"]:
         menu.action("tools_menu.layertools_menu.expression").trigger()
     data["visible_after_menu"] = dock.isVisible()
-except Exception:
-    data["exception"] = traceback.format_exc()
-    rc = 1
-with open(OUT, "w") as stream:
-    json.dump(data, stream, default=repr)
-pya.Application.instance().exit(rc)
+
+
+pc.run_session(session)

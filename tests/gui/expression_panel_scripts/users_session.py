@@ -1,9 +1,11 @@
 # Issue 13: the panel driven as a user does, with real X key and wheel events (xdotool) where that
 # is the point.  Runs inside KLayout through tests/gui/harness.py (emit, save_screenshot, ...).
+import dataclasses
 import os
 import subprocess
 import sys
 import time
+
 sys.path.insert(0, os.path.join(REPO, "tests", "gui", "expression_panel_scripts"))
 import panel_common as pc  # noqa: E402
 
@@ -183,7 +185,6 @@ emit("unknown_layer", dock.status_text())
 
 # --- the panel passes join_max_poly_verts (set by a macro or recipe) to the engine ---------------------
 options = dock.options()
-import dataclasses
 dock.set_options(dataclasses.replace(options, to="121/0", join_max_poly_verts=8, strategy="flat",
                                      format="joined"))
 dock.findChild("expression").setPlainText("68/20")

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from conftest import data_file
-from layertools.checkpoint import LayoutCheckpoint
 from layertools.compat import db
 from layertools.errors import EvaluationError
 from layertools.layoutio import read_layout
+from layertools.recipe.checkpoint import LayoutCheckpoint
 from layouts import fixture_f2
 
 

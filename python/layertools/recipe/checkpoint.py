@@ -18,8 +18,8 @@ is byte-identical, in KLayout 0.28.5 and 0.30.12).
 
 from __future__ import annotations
 
-from .compat import db
-from .errors import EvaluationError
+from ..compat import db
+from ..errors import EvaluationError
 
 
 class LayoutCheckpoint:

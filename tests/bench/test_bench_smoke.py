@@ -12,19 +12,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import klayout.db as db
 import pytest
 
-import klayout.db as db
-
+import drc  # bench/ modules: pyproject.toml's pytest pythonpath puts bench/ on the path
+import expressions
+import runner
+import xorcheck
 from conftest import REPO, data_file
 
 BENCH = REPO / "bench"
-sys.path.insert(0, str(BENCH))
-
-import drc  # noqa: E402  (bench modules, found through the path above)
-import expressions  # noqa: E402
-import runner  # noqa: E402
-import xorcheck  # noqa: E402
 
 KLAYOUT = shutil.which("klayout")
 

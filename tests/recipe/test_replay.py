@@ -16,8 +16,17 @@ import layertools
 from conftest import REPO, data_file
 from layertools.compat import db
 from layertools.layoutio import find_cell, read_layout
-from layertools.recipe import (Recipe, ReplayError, exit_status, load_recipe, parse_recipe, replay,
-                               replay_files, save_macro, save_recipe)
+from layertools.recipe import (
+    Recipe,
+    ReplayError,
+    exit_status,
+    load_recipe,
+    parse_recipe,
+    replay,
+    replay_files,
+    save_macro,
+    save_recipe,
+)
 
 TT = "tt_um_obriensp_be8.gds.gz"
 SRAM = "RM_IHPSG13_1P_1024x8_c2_bm_bist.gds.gz"
@@ -202,7 +211,7 @@ def test_cancelled_replay_is_byte_identical_in_the_klayout_application(tmp_path)
 
 def test_failure_at_run_time_restores_overwritten_layers(tmp_path, monkeypatch):
     """With the up-front check switched off, an unknown layer fails only when step 3 runs."""
-    import layertools.recipe as recipe_module
+    import layertools.recipe.playback as recipe_module
     monkeypatch.setattr(recipe_module, "_preflight", lambda *args: None)
     layout = read_layout(str(data_file(TT)))
     before = gds_bytes(layout, tmp_path / "before.gds")

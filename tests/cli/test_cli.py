@@ -32,7 +32,8 @@ def test_eval_writes_the_whole_layout_plus_the_result(tmp_path):
     result.read(str(out))
     top, rtop = original.top_cell(), result.top_cell()
     r = lambda ly, t, l, d: db.Region(t.begin_shapes_rec(ly.find_layer(l, d)))  # noqa: E731
-    expected = (r(original, top, 68, 20) & r(original, top, 69, 20)) | (r(original, top, 68, 44) - r(original, top, 68, 20))
+    expected = ((r(original, top, 68, 20) & r(original, top, 69, 20))
+                | (r(original, top, 68, 44) - r(original, top, 68, 20)))
     assert (r(result, rtop, 100, 0) ^ expected).is_empty()
     for layer, datatype in ((68, 20), (69, 20), (236, 0)):   # the input layers are all still there
         assert (r(result, rtop, layer, datatype) ^ r(original, top, layer, datatype)).is_empty()
@@ -126,3 +127,27 @@ def test_explain_prints_the_plan_before_running(tmp_path):
     planned = int(proc.stdout.split("strategy   : tiled, ")[1].split(" tiles")[0])
     done = int(proc.stdout.split("(tiled, ")[1].split(" tiles")[0])
     assert planned == done
+
+
+def test_every_option_flag_comes_from_the_schema_and_sets_its_field():
+    """cli.build_parser adds one flag per EvalOptions field that declares one; each flag reaches
+    its field (a new option needs no line in cli.py or eval_command.py)."""
+    from layertools.cli import build_parser
+    from layertools.commands.option_flags import options_from_flags
+    from layertools.options import EvalOptions, option_specs
+    parser = build_parser()
+    flags = {spec.flag for spec in option_specs().values() if spec.flag}
+    assert {"--to", "--cell", "--depth", "--partition", "--join-max-verts", "--no-clear"} <= flags
+    eval_help = parser._subparsers._group_actions[0].choices["eval"].format_help()
+    assert all(flag in eval_help for flag in flags)
+    args = parser.parse_args(["eval", "in.gds", "A", "-o", "out.gds", "--to", "7/0", "--cell", "TOP",
+                              "--depth", "3", "--recursive", "--strategy", "deep", "--partition", "none",
+                              "--threads", "4", "--no-clear", "--format", "joined", "--merge", "--fast",
+                              "--join-max-verts", "12"])
+    assert options_from_flags(args) == EvalOptions(
+        to="7/0", cell="TOP", depth=3, recursive=True, strategy="deep", partition=None, threads=4,
+        clear=False, format="joined", merge=True, fast=True, join_max_poly_verts=12)
+    defaults = parser.parse_args(["eval", "in.gds", "A", "-o", "out.gds", "--to", "7/0"])
+    assert options_from_flags(defaults) == EvalOptions(to="7/0").validated()
+    replay = parser.parse_args(["replay", "r.yaml", "in.gds", "-o", "out.gds", "--cell", "TOP"])
+    assert replay.cell == "TOP" and not hasattr(replay, "depth")

@@ -14,11 +14,8 @@ import shutil
 import subprocess
 
 import pytest
-from pathlib import Path
 
-from conftest import data_file
-
-REPO = Path(__file__).resolve().parents[1]
+from conftest import REPO, data_file
 
 KLAYOUT = os.environ.get("LAYERTOOLS_KLAYOUT", "klayout")
 FILES = ["amd2901.gds.gz", "vexriscv.oas.gz", "sg13g2_pr.gds.gz", "RM_IHPSG13_1P_1024x8_c2_bm_bist.gds.gz",

@@ -5,16 +5,22 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Callable, Iterable
 
 from ..compat import IN_APPLICATION, db, klayout_version
+from ..hierarchy_stats import LayoutStats, layout_statistics
 from ..layoutio import LayoutFileError, check_input_path
-from ..stats import LayoutStats, layout_statistics
-from .capture import CaptureError
 from .advice import Advice, StrategySuggestion, advise, human_bytes, suggest_strategy
+from .capture import CaptureError
+from .klayout_statistics import (
+    MASTER_HEADER,
+    MemoryLine,
+    MemoryStatistics,
+    format_block,
+    mem_statistics,
+    shapes_memory_by_layer,
+)
 from .process import LoadTiming, ProcessMemory, process_memory, timed
-from .report import (MASTER_HEADER, MemoryLine, MemoryStatistics, format_block, mem_statistics,
-                     shapes_memory_by_layer)
 
 
 @dataclass
@@ -82,7 +88,8 @@ class MemoryReport:
             import yaml
         except ImportError:
             from ..errors import MissingDependencyError
-            raise MissingDependencyError("YAML export needs PyYAML (pip install pyyaml); JSON export works without it") from None
+            raise MissingDependencyError("YAML export needs PyYAML (pip install pyyaml);"
+                                         " JSON export works without it") from None
         return yaml.safe_dump(self.as_dict(), sort_keys=False, allow_unicode=True)
 
     def export(self, path: str) -> None:
@@ -106,8 +113,9 @@ class MemoryReport:
         out.append(f"Process: resident {human_bytes(process.rss_bytes)} (peak {human_bytes(process.peak_rss_bytes)}),"
                    f" virtual {human_bytes(process.vsize_bytes)}")
         if process.heap_in_use_bytes is not None:
-            out.append(f"  heap: {human_bytes(process.heap_in_use_bytes)} in use, {human_bytes(process.heap_free_bytes)}"
-                       f" free inside it ({(process.heap_free_fraction or 0):.0%}; a high share means fragmentation)")
+            out.append(f"  heap: {human_bytes(process.heap_in_use_bytes)} in use,"
+                       f" {human_bytes(process.heap_free_bytes)} free inside it"
+                       f" ({(process.heap_free_fraction or 0):.0%}; a high share means fragmentation)")
         hierarchy = self.hierarchy
         if hierarchy is not None:
             out.append("")
@@ -171,10 +179,12 @@ def layer_table(layers: list[LayerMemory]) -> list[str]:
     return lines
 
 
-def memory_report(layout: "db.Layout", cell=None, detailed: bool = False, layers: Iterable[int] | None = None,
+def memory_report(layout: "db.Layout", cell: "db.Cell | int | str | None" = None, detailed: bool = False,
+                  layers: Iterable[int] | None = None,
                   load: LoadTiming | None = None, source: str | None = None, threads: int = 0,
                   per_layer_memory: bool | None = None,
-                  statistics: MemoryStatistics | None = None, progress=None) -> MemoryReport:
+                  statistics: MemoryStatistics | None = None,
+                  progress: Callable[[float], None] | None = None) -> MemoryReport:
     """The full report for ``layout`` (KLayout's numbers, hierarchy below ``cell``, process, advice).
 
     ``layers`` restricts the hierarchy counts and the estimates to those layer indexes.
@@ -229,7 +239,8 @@ def read_layout_for_report(path: str, editable: bool = False) -> tuple["db.Layou
     return layout, timing
 
 
-def read_with_report(path: str, detailed: bool = False, editable: bool = False, cell=None,
+def read_with_report(path: str, detailed: bool = False, editable: bool = False,
+                     cell: "db.Cell | int | str | None" = None,
                      threads: int = 0) -> tuple["db.Layout", MemoryReport]:
     """Read a layout file and report on it, with the read's timing and memory growth."""
     layout, timing = read_layout_for_report(path, editable)

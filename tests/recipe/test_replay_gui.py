@@ -16,7 +16,6 @@ from conftest import REPO, data_file
 
 sys.path.insert(0, str(REPO / "tests" / "gui"))
 from harness import make_home, require_gui, run_batch, run_klayout  # noqa: E402
-
 from layertools.layoutio import read_layout  # noqa: E402
 from layertools.recipe import load_recipe  # noqa: E402
 from test_replay import assert_xor_identical, one_by_one  # noqa: E402

@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import math
 import sys
-from pathlib import Path
 
 import pytest
 
 import layertools
-from conftest import data_file
+from conftest import REPO, data_file
 from layertools.compat import db
 from layouts import add_box, layer_index, new_layout
 
-GOLDEN = Path(__file__).parent / "xic"
+GOLDEN = REPO / "tests" / "xic"
 sys.path.insert(0, str(GOLDEN))
 from make_goldens import CASES  # noqa: E402
 
@@ -135,7 +134,8 @@ def test_manhattanize_mode_1_puts_every_vertex_on_the_grid(name, grid):
     result = run(name).merged()
     assert not result.is_empty()
     for polygon in result.each():
-        points = list(polygon.each_point_hull()) + [p for h in range(polygon.holes()) for p in polygon.each_point_hole(h)]
+        points = list(polygon.each_point_hull())
+        points += [p for h in range(polygon.holes()) for p in polygon.each_point_hole(h)]
         assert all(p.x % grid == 0 and p.y % grid == 0 for p in points)
 
 

@@ -9,8 +9,7 @@ import pytest
 import layertools
 from layertools.compat import db
 from layertools.errors import CellNotFoundError, LayerNotFoundError, OptionError
-from layouts import (L_POLYGON, add_box, area_um2, fixture_f1, fixture_f2, fixture_f3, fixture_f4,
-                     layer_index, region_of)
+from layouts import L_POLYGON, add_box, area_um2, fixture_f1, fixture_f2, fixture_f3, fixture_f4, layer_index, region_of
 
 STRATEGIES = [("flat", None), ("tiled", 100.0), ("tiled", 30.0), ("tiled", 7.0), ("deep", None)]
 IDS = ["flat", "tiled100", "tiled30", "tiled7", "deep"]
@@ -52,7 +51,8 @@ F1_CASES = [  # (case, expression, area in µm²)
     ("T21", "bloat(-5, A, 0)", 900), ("T24a", "bloat(1, bloat(1, A, 0), 0)", 1936),
     ("T24b", "bloat(2, A, 0)", 1936), ("T25", "edges(1, A, 0)", 320), ("T25b", "edges(1, A, 1)", 320),
     ("T25c", "edges(1, A, 2)", 320), ("T25d", "edges(1, A, 3)", 320), ("T25e", "edges(1, A, 6)", 320),
-    ("T25f", "edges(1, A, 5)", 320), ("E4", "edges(1, A, 4)", 42 * 42 - 1600 - 4 * (1 - 0.707)),  # corners: 2 facets (Xic)
+    ("T25f", "edges(1, A, 5)", 320),
+    ("E4", "edges(1, A, 4)", 42 * 42 - 1600 - 4 * (1 - 0.707)),  # corners: 2 facets (Xic)
     ("T26", "extent(A | B)", 3600), ("T27a", "extent(0)", 0), ("T27b", "extent(A & C - C)", 0),
     ("T28a", "A & box(20, 20, 40, 60)", 600), ("T28b", "A & box(40, 60, 20, 20)", 600),
     ("T29b", "A & box(10, 10, 1000.0, 1000.0)", 1600), ("T29c", "A & box(10, 10, 1e3, 1e3)", 1600),
@@ -61,8 +61,18 @@ F1_CASES = [  # (case, expression, area in µm²)
     ("T35", "geomAnd(A)", 0), ("N1", "noop(A | B)", 2800), ("N2", "bloat(0, A, 0)", 1600),
     ("N3", "A & bloat(-2*1, B, 0)", 18 * 18), ("N4", "!(A | B | C)", 10000 - 4400 + 600),
     ("N5", "bloat(5, !A, 0)", 110 * 110 - 30 * 30), ("N6", "bloat(-5, !A, 0)", 10000 - 50 * 50 - (10000 - 90 * 90)),
-    ("N7", "A & \"3,0\"", 400),
+    ("N7", "A & \"3,0\"", 400), ("F1", "filt(A | box(80, 80, 90, 90), B)", 1600),  # the box misses B
+    ("M1", "manhattanize(1, A | B, 0)", 2800), ("M2", "manhattanize(3, A, 1)", 42 * 42),  # A to the 3 µm grid: 9..51
 ]
+
+
+def test_every_function_has_an_area_case():
+    """Each function the parser knows (language/functions.py) is evaluated in every strategy by a
+    case above; sqz reads the selection and has its own test (test_t82_t83)."""
+    from layertools.language import FUNCTIONS, parse
+    from layertools.language.ast import Call, walk
+    called = {node.name for _case, text, _area in F1_CASES for node in walk(parse(text)) if isinstance(node, Call)}
+    assert set(FUNCTIONS) - called == {"sqz"}
 
 
 @pytest.mark.parametrize("strategy, partition", STRATEGIES, ids=IDS)

@@ -8,7 +8,7 @@ import pytest
 
 from conftest import data_file
 from layertools.compat import db
-from layertools.stats import layout_statistics
+from layertools.hierarchy_stats import layout_statistics
 
 KINDS = ("box", "polygon", "path", "text", "other")
 
@@ -114,7 +114,8 @@ def test_scope_cell_and_layers_and_depth_on_hand_layout():
     only_l1 = layout_statistics(layout, top, layers=[l1])
     assert only_l1.shapes_flat.total == 21 and [entry.index for entry in only_l1.layers] == [l1]
     assert only_l1.instances == 5
-    assert only_l1.per_layer[l1].flat == 21 and l2 not in only_l1.per_layer  # instance figures are not restricted by layers
+    # instance figures are not restricted by layers
+    assert only_l1.per_layer[l1].flat == 21 and l2 not in only_l1.per_layer
     for depth in (0, 1, 2, 3):
         kinds, _ = brute_force(layout, top, depth=depth)
         assert counts(layout_statistics(layout, top, depth=depth).shapes_flat) == kinds, depth
@@ -127,7 +128,8 @@ def test_scope_cell_and_layers_and_depth_on_hand_layout():
 def test_empty_layout_and_bad_arguments():
     layout = db.Layout()
     stats = layout_statistics(layout)
-    assert (stats.cells, stats.top_cells, stats.shapes_flat.total, stats.bbox, stats.shape_ratio) == (0, 0, 0, None, 0.0)
+    assert (stats.cells, stats.top_cells, stats.shapes_flat.total, stats.bbox, stats.shape_ratio) \
+        == (0, 0, 0, None, 0.0)
     layout.create_cell("EMPTY")
     assert layout_statistics(layout, "EMPTY").bbox is None
     with pytest.raises(ValueError):
@@ -199,7 +201,8 @@ def test_sources_md_figures_sram_39m_flat_shapes_in_milliseconds():
     stats = layout_statistics(layout)
     elapsed = time.perf_counter() - started
     assert (stats.shapes_stored.total, stats.shapes_flat.total) == (6_640, 39_163_608)
-    assert (stats.cells, stats.depth, stats.instances, stats.array_instances, stats.array_members) == (135, 7, 2_281, 154, 3_167)
+    assert (stats.cells, stats.depth, stats.instances, stats.array_instances, stats.array_members) \
+        == (135, 7, 2_281, 154, 3_167)
     assert stats.shape_ratio == pytest.approx(39_163_608 / 6_640)
     left, bottom, right, top = stats.bbox
     assert (right - left, top - bottom) == (pytest.approx(1520.2, abs=0.05), pytest.approx(618.5, abs=0.05))
@@ -211,7 +214,8 @@ def test_sources_md_figures_tt06_assembly():
     layout = read("tt06_tiles_assembly.gds.gz")
     stats = layout_statistics(layout)
     assert (stats.shapes_stored.total, stats.shapes_flat.total) == (3_055_783, 21_572_023)
-    assert (stats.cells, stats.top_cells, stats.depth, stats.instances, stats.array_instances) == (745, 1, 7, 345_909, 0)
+    assert (stats.cells, stats.top_cells, stats.depth, stats.instances, stats.array_instances) \
+        == (745, 1, 7, 345_909, 0)
     assert counts(stats.shapes_stored) == {"box": 2_957_246, "polygon": 3_855, "path": 580, "text": 94_102, "other": 0}
     assert len(stats.layers) == 59
     assert stats.elapsed_s < 3.0, stats.elapsed_s  # measured 0.4 s for 3 M stored shapes
@@ -227,7 +231,7 @@ def test_as_dict_is_json_ready():
 
 
 def test_progress_is_reported_and_can_abandon_the_count(monkeypatch):
-    import layertools.stats as stats_module
+    import layertools.hierarchy_stats as stats_module
     throttled = stats_module._Ticker.step
 
     def every_step(self):  # report on every step instead of every 0.1 s
@@ -250,3 +254,10 @@ def test_progress_is_reported_and_can_abandon_the_count(monkeypatch):
 
     with pytest.raises(Stop):
         layout_statistics(layout, progress=stop)
+
+
+def test_the_documented_import_path_gives_the_hierarchy_statistics():
+    # doc/memory.md's Python API imports layout_statistics from layertools.stats
+    from layertools import hierarchy_stats, stats
+    assert stats.layout_statistics is hierarchy_stats.layout_statistics
+    assert stats.LayoutStats is hierarchy_stats.LayoutStats

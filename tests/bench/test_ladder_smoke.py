@@ -7,17 +7,13 @@ import argparse
 import sys
 import time
 
+import klayout.db as db
 import pytest
 
-import klayout.db as db
-
-from conftest import REPO, data_file
-
-sys.path.insert(0, str(REPO / "bench"))
-
-import ladder  # noqa: E402  (bench modules, found through the path above)
-import ladder_plot  # noqa: E402
-import ladder_run  # noqa: E402
+import ladder  # bench/ modules: pyproject.toml's pytest pythonpath puts bench/ on the path
+import ladder_plot
+import ladder_run
+from conftest import data_file
 
 
 def _flat_region(layout, layer):

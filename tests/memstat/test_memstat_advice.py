@@ -9,16 +9,13 @@ import sys
 import textwrap
 
 import pytest
-from pathlib import Path
 
-from conftest import data_file
-
-REPO = Path(__file__).resolve().parents[1]
+from conftest import REPO, data_file
 from layertools.compat import db
-from layertools.memstat import memory_report, suggest_partition, suggest_strategy
-from layertools.memstat.advice import (FLAT_BYTES_PER_POINT, NICE_PARTITIONS, estimate_memory, human_bytes)
 from layertools.engine.cost import decide
-from layertools.stats import layout_statistics
+from layertools.hierarchy_stats import layout_statistics
+from layertools.memstat import memory_report, suggest_partition, suggest_strategy
+from layertools.memstat.advice import FLAT_BYTES_PER_POINT, NICE_PARTITIONS, estimate_memory, human_bytes
 
 GIB = 1024 ** 3
 

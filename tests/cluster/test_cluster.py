@@ -168,7 +168,8 @@ def test_replay_command_against_a_scheduler_address(client, tmp_path):
     recipe = tmp_path / "r.yaml"
     recipe.write_text(RECIPE)
     path = str(data_file(TT))
-    done = run_cli("replay", str(recipe), path, "-o", str(tmp_path / "out.oas"), "--scheduler", client.scheduler.address)
+    done = run_cli("replay", str(recipe), path, "-o", str(tmp_path / "out.oas"),
+                   "--scheduler", client.scheduler.address)
     assert done.returncode == 0, done.stderr
     assert "warning: the deep strategy runs in this process" in done.stdout   # step 3 stays local
     local = read_layout(path)

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from .capture import capture_c_stdout
+
+if TYPE_CHECKING:
+    from ..compat import db
 
 #: The master categories the JSON report always carries (0 when KLayout prints no line).
 MASTER_CATEGORIES = ("Layout info", "Cell info", "Instances", "Shapes info", "Total")
@@ -147,7 +150,7 @@ def parse_mem_statistics(text: str) -> list[MemoryStatistics]:
     return dumps
 
 
-def mem_statistics(obj, detailed: bool = False) -> MemoryStatistics:
+def mem_statistics(obj: "db.Layout | db.Cell | db.Shapes", detailed: bool = False) -> MemoryStatistics:
     """Capture and parse ``obj.dump_mem_statistics(detailed)`` for a Layout, Cell or Shapes."""
     dumps = parse_mem_statistics(capture_c_stdout(obj.dump_mem_statistics, detailed))
     if not dumps:
@@ -155,7 +158,7 @@ def mem_statistics(obj, detailed: bool = False) -> MemoryStatistics:
     return dumps[-1]
 
 
-def shapes_memory_by_layer(layout, layers: Iterable[int] | None = None,
+def shapes_memory_by_layer(layout: "db.Layout", layers: Iterable[int] | None = None,
                            cells: Iterable[int] | None = None) -> dict[int, MemoryLine]:
     """Shape memory per layer index: each cell's shape list of that layer, summed over the cells.
 
@@ -166,7 +169,7 @@ def shapes_memory_by_layer(layout, layers: Iterable[int] | None = None,
     cell_list = list(layout.each_cell_top_down()) if cells is None else list(cells)
     order: list[int] = []
 
-    from ..stats import own_shape_layers
+    from ..hierarchy_stats import own_shape_layers
 
     def dump_all():
         for cell_index in cell_list:

@@ -7,19 +7,23 @@ import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
-from conftest import data_file
-
-REPO = Path(__file__).resolve().parents[1]
+from conftest import REPO, data_file
+from layertools.commands.memstat_command import memstat_command
 from layertools.compat import db
-from layertools.memstat import (MASTER_CATEGORIES, capture_c_stdout, mem_statistics, memory_report,
-                                parse_mem_statistics, process_memory, read_with_report,
-                                shapes_memory_by_layer)
-from layertools.memstat.command import memstat_command
-from layertools.memstat.report import MASTER_HEADER, format_block
+from layertools.memstat import (
+    MASTER_CATEGORIES,
+    capture_c_stdout,
+    mem_statistics,
+    memory_report,
+    parse_mem_statistics,
+    process_memory,
+    read_with_report,
+    shapes_memory_by_layer,
+)
+from layertools.memstat.klayout_statistics import MASTER_HEADER, format_block
 
 PYTHON_PATH = str(REPO / "python")
 

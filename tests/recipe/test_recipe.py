@@ -12,9 +12,20 @@ from hypothesis import strategies as st
 
 import layertools
 from layertools.options import FORMATS, STRATEGIES, EvalOptions
-from layertools.recipe import (Recipe, RecipeError, Step, dump_recipe, load_recipe, parse_recipe,
-                               recipe_from_data, recipe_to_data, recipe_to_macro, save_macro,
-                               save_recipe, step_from_evaluation)
+from layertools.recipe import (
+    Recipe,
+    RecipeError,
+    Step,
+    dump_recipe,
+    load_recipe,
+    parse_recipe,
+    recipe_from_data,
+    recipe_to_data,
+    recipe_to_macro,
+    save_macro,
+    save_recipe,
+    step_from_evaluation,
+)
 
 GOOD = """\
 layertools: 1
@@ -67,20 +78,21 @@ def test_partition_none_and_depth_all_spellings():
     assert recipe.steps[1].options.partition is None and recipe.steps[1].options.depth == 3
 
 
+def bad_option(key: str, value: str, words: list[str], ident: str):
+    """A one-step recipe whose step sets ``key: value`` beside a valid expression and To layer."""
+    return pytest.param(recipe_text(f"{{expression: A, to: B, {key}: {value}}}"), 1, key, 3, words, id=ident)
+
+
 # (recipe text, step, key, line, words the message must contain)
 MALFORMED = [
     pytest.param(recipe_text(OK, "{expression: A, to: B, colour: red}"), 2, "colour", 4, ["unknown key"],
                  id="unknown-key"),
     pytest.param(recipe_text(OK, "{expression: A, to: B, dept: 3}"), 2, "dept", 4, ["did you mean 'depth'"],
                  id="misspelt-key"),
-    pytest.param(recipe_text("{expression: A, to: B, recursive: 'yes'}"), 1, "recursive", 3, ["true or false"],
-                 id="bool-as-string"),
-    pytest.param(recipe_text("{expression: A, to: B, threads: two}"), 1, "threads", 3, ["whole number"],
-                 id="threads-text"),
-    pytest.param(recipe_text("{expression: A, to: B, threads: -1}"), 1, "threads", 3, ["whole number"],
-                 id="threads-negative"),
-    pytest.param(recipe_text("{expression: A, to: B, threads: 1.5}"), 1, "threads", 3, ["whole number"],
-                 id="threads-float"),
+    bad_option("recursive", "'yes'", ["true or false"], "bool-as-string"),
+    bad_option("threads", "two", ["whole number"], "threads-text"),
+    bad_option("threads", "-1", ["whole number"], "threads-negative"),
+    bad_option("threads", "1.5", ["whole number"], "threads-float"),
     pytest.param(recipe_text(OK, OK, "{expression: A, to: 100}"), 3, "to", 5, ["quote it"], id="to-number"),
     pytest.param(recipe_text("{expression: A, to: ''}"), 1, "to", 3, ["empty"], id="to-empty"),
     pytest.param(recipe_text("{expression: A}"), 1, "to", 3, ["no 'to'"], id="to-missing"),
@@ -89,25 +101,17 @@ MALFORMED = [
                  id="expression-number"),
     pytest.param(recipe_text("{expression: '  ', to: B}"), 1, "expression", 3, ["empty"],
                  id="expression-blank"),
-    pytest.param(recipe_text("{expression: A, to: B, depth: deep}"), 1, "depth", 3, ["depth", "'all'"],
-                 id="depth-word"),
-    pytest.param(recipe_text("{expression: A, to: B, depth: -2}"), 1, "depth", 3, ["depth"], id="depth-negative"),
-    pytest.param(recipe_text("{expression: A, to: B, depth: true}"), 1, "depth", 3, ["depth"], id="depth-bool"),
-    pytest.param(recipe_text("{expression: A, to: B, format: joint}"), 1, "format", 3,
-                 ["one of default, joined, hsplit, vsplit"], id="format"),
-    pytest.param(recipe_text("{expression: A, to: B, strategy: fastest}"), 1, "strategy", 3,
-                 ["one of auto, flat, tiled, deep"], id="strategy"),
-    pytest.param(recipe_text("{expression: A, to: B, strategy: 1}"), 1, "strategy", 3, ["one of"],
-                 id="strategy-number"),
-    pytest.param(recipe_text("{expression: A, to: B, partition: -5}"), 1, "partition", 3, ["positive"],
-                 id="partition-negative"),
-    pytest.param(recipe_text("{expression: A, to: B, partition: big}"), 1, "partition", 3, ["size"],
-                 id="partition-text"),
-    pytest.param(recipe_text("{expression: A, to: B, partition: .inf}"), 1, "partition", 3, ["too large", "limit"],
-                 id="partition-inf"),
-    pytest.param(recipe_text("{expression: A, to: B, cell: [TOP]}"), 1, "cell", 3, ["cell name or null"],
-                 id="cell-list"),
-    pytest.param(recipe_text("{expression: A, to: B, to: C}"), 1, "to", 3, ["appears twice"], id="duplicate-key"),
+    bad_option("depth", "deep", ["depth", "'all'"], "depth-word"),
+    bad_option("depth", "-2", ["depth"], "depth-negative"),
+    bad_option("depth", "true", ["depth"], "depth-bool"),
+    bad_option("format", "joint", ["one of default, joined, hsplit, vsplit"], "format"),
+    bad_option("strategy", "fastest", ["one of auto, flat, tiled, deep"], "strategy"),
+    bad_option("strategy", "1", ["one of"], "strategy-number"),
+    bad_option("partition", "-5", ["positive"], "partition-negative"),
+    bad_option("partition", "big", ["size"], "partition-text"),
+    bad_option("partition", ".inf", ["too large", "limit"], "partition-inf"),
+    bad_option("cell", "[TOP]", ["cell name or null"], "cell-list"),
+    bad_option("to", "C", ["appears twice"], "duplicate-key"),
     pytest.param(recipe_text(OK, "just text"), 2, None, 4, ["must be a mapping"], id="step-not-mapping"),
     pytest.param("steps:\n  - " + OK + "\n", None, None, 1, ["'layertools: 1' is missing"], id="no-header"),
     pytest.param(recipe_text(OK, header="layertools: 2\n"), None, "layertools", 1, ["version 2", "newer"],
@@ -346,3 +350,50 @@ def test_yaml_line_break_characters_in_a_text_round_trip(name):
     # Hypothesis found '\x85' in a cell name coming back as a space: YAML reads it as a line break.
     recipe = Recipe(steps=[Step(expression="68/20", options=EvalOptions(to="100/0", cell=name))])
     assert parse_recipe(dump_recipe(recipe)) == recipe
+
+
+@pytest.mark.parametrize("values, option, words", [
+    ({"thread": 2}, "thread", "did you mean 'threads'?"),
+    ({"threads": "2"}, "threads", "whole number"),
+    ({"threads": 257}, "threads", "limit is 256"),
+    ({"merge": "yes"}, "merge", "true or false"),
+    ({"format": "joint"}, "format", "one of default, joined"),
+    ({"cell": ""}, "cell", "cell name or null"),
+    ({"to": 100}, "to", "text"),
+    ({"depth": -1}, "depth", "'all'"),
+    ({"partition": [1]}, "partition", "size in µm"),
+])
+def test_from_mapping_errors_name_the_option(values, option, words):
+    with pytest.raises(layertools.OptionError) as caught:
+        EvalOptions.from_mapping(values)
+    assert caught.value.option == option and words in str(caught.value), str(caught.value)
+
+
+def test_to_mapping_round_trips_through_from_mapping():
+    options = EvalOptions(to="A 1/0", cell="TOP", depth=2, recursive=True, strategy="tiled", partition=None,
+                          threads=3, clear=False, format="hsplit", merge=True, fast=True, join_max_poly_verts=0)
+    assert EvalOptions.from_mapping(options.to_mapping()) == options
+    assert EvalOptions.from_mapping({}) == EvalOptions()
+
+
+def test_recipe_package_keeps_its_public_names_and_imports_no_command_line():
+    """Macros saved by users call layertools.recipe.run_macro, the docs import replay_files and
+    replay_in_view from layertools.recipe: they keep working, but importing the core (recipes, the
+    engine) loads neither the command line nor the application side."""
+    import os
+    import subprocess
+    code = ("import sys, layertools, layertools.recipe, layertools.engine, layertools.memstat\n"
+            "upper = ('layertools.commands', 'layertools.gui', 'layertools.cli')\n"
+            "loaded = [m for m in sys.modules if m.startswith(upper)]\n"
+            "assert not loaded, loaded\n"
+            "from layertools.recipe import run_macro, run_batch, replay_files, replay_command, exit_status\n"
+            "from layertools.commands import replay_command as command\n"
+            "assert run_macro is command.run_macro and replay_files is command.replay_files\n"
+            "print('ok')\n")
+    from conftest import REPO
+    env = dict(os.environ, PYTHONPATH=str(REPO / "python"))
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert proc.stdout.strip() == "ok", proc.stderr
+    import layertools.recipe
+    with pytest.raises(AttributeError):
+        layertools.recipe.no_such_name  # noqa: B018

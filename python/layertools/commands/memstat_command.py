@@ -10,11 +10,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..errors import LayertoolsError
-from ..layoutio import LayoutFileError
-from .document import memory_report, read_layout_for_report
-
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+from ..errors import CellNotFoundError, LayertoolsError
+from ..memstat import memory_report, read_layout_for_report
+from .exit_status import EXIT_OK, exit_status
 
 
 def memstat_command(args: argparse.Namespace) -> int:
@@ -22,20 +20,15 @@ def memstat_command(args: argparse.Namespace) -> int:
     cell = getattr(args, "cell", None)
     try:
         layout, timing = read_layout_for_report(args.input, editable=editable)
-    except LayoutFileError as exc:
-        print(f"layertools memstat: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
-    if cell is not None and not layout.has_cell(cell):
-        tops = sorted(layout.cell(index).name for index in layout.each_top_cell())
-        shown = ", ".join(tops[:10]) + (f" and {len(tops) - 10} more" if len(tops) > 10 else "")
-        print(f"layertools memstat: unknown cell {cell!r} in {args.input} (top cells: {shown})", file=sys.stderr)
-        return EXIT_USAGE
-    try:
+        if cell is not None and not layout.has_cell(cell):
+            tops = sorted(layout.cell(index).name for index in layout.each_top_cell())
+            shown = ", ".join(tops[:10]) + (f" and {len(tops) - 10} more" if len(tops) > 10 else "")
+            raise CellNotFoundError(f"unknown cell {cell!r} in {args.input} (top cells: {shown})")
         report = memory_report(layout, cell=cell, detailed=bool(args.detailed), load=timing,
                                source=args.input, threads=int(getattr(args, "threads", 0) or 0))
-    except LayertoolsError as exc:
+    except LayertoolsError as exc:   # an unreadable input, an unknown cell
         print(f"layertools memstat: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
+        return exit_status(exc)
     text = report.to_json() + "\n" if args.json else report.to_text()
     try:
         sys.stdout.write(text)

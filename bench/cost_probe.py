@@ -24,9 +24,8 @@ import klayout.db as db  # noqa: E402
 import ladder  # noqa: E402
 from layertools.engine import evaluate  # noqa: E402
 from layertools.engine.binding import bind  # noqa: E402
-from layertools.engine.cost import count, decide  # noqa: E402
+from layertools.engine.cost import NICE_PARTITIONS, count, decide  # noqa: E402
 from layertools.language import parse  # noqa: E402
-from layertools.memstat.advice import NICE_PARTITIONS  # noqa: E402
 
 MIX = "(68/20 & 69/20) | (68/44 - 68/20)"
 #: Real files: label -> (file in ../shared/data, expression).

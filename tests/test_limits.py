@@ -99,6 +99,28 @@ def test_dimensions_and_tiles_at_the_limit():
     assert big.layer_infos() == [db.LayerInfo(1, 0)]  # nothing created by the refused run
 
 
+def test_tiled_with_the_default_partition_on_a_die_too_large_for_it_takes_the_models_size():
+    """The default partition is no request: 100 µm tiles would cut a 200 mm die into 4,000,000
+    tiles, beyond the limit; the run takes the cost model's size (as auto does) and says so, while
+    an explicit partition too small is still refused (above)."""
+    import layertools
+    from layertools.engine import cost
+
+    layout = db.Layout()
+    layout.dbu = 0.001
+    top = layout.create_cell("TOP")
+    one, two = layout.layer(1, 0), layout.layer(2, 0)
+    top.shapes(one).insert(db.Box(0, 0, 200_000_000, 200_000_000))  # 200 mm
+    top.shapes(two).insert(db.Box(1_000_000, 1_000_000, 3_000_000, 2_000_000))
+    top.shapes(two).insert(db.Box(150_000_000, 150_000_000, 150_500_000, 150_500_000))
+    result = layertools.evaluate(layout, top, "1/0 & 2/0", "3/0", strategy="tiled", threads=2)
+    assert result.strategy == "tiled" and result.partition > 200.0
+    assert 1 < result.tiles <= cost.MEMORY_TILES
+    assert any("default 100 µm partition" in warning and f"{result.partition:g} µm tiles" in warning
+               for warning in result.warnings)
+    assert db.Region(top.shapes(layout.layer(3, 0))).area() == 2_000_000 * 1_000_000 + 500_000 * 500_000
+
+
 def test_recipe_nesting_at_the_limit():
     deep = limits.MAX_RECIPE_NESTING
     # the top mapping and the steps list are two levels; the rest is the step's value nesting

@@ -168,7 +168,7 @@ def test_a_200_mm_die_gets_a_partition_within_the_tile_limit():
     assert cost.wall_seconds(counted, "tiled", 2, partition) == best
     # the user's explicit partition still wins
     assert cost.decide(counted, 2, 500.0, 16 * GIB).predictions["tiled"].partition_um == 500.0
-    # and tiled at the model's partition evaluates the die (the default 100 µm would be refused)
+    # and tiled at the model's partition evaluates the die
     top = layout.top_cell()
     result = evaluate(layout, top, "1/0 & 2/0", "300/0", strategy="tiled", threads=2, partition=partition)
     assert MAX_TILES >= result.tiles > 1

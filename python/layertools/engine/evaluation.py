@@ -17,13 +17,14 @@ from ..language import is_empty, parse
 from ..language.ast import LayerRef
 from ..layoutio import find_cell
 from ..limits import clipped
-from ..options import EvalOptions, EvalResult
+from ..options import DEFAULT_PARTITION, EvalOptions, EvalResult
 from .auto import choose
 from .binding import BoundExpression, bind, reference_box
+from .cost import available_cores, best_partition, count
 from .layers import ToLayer, resolve_target
 from .output import CellWrite, ScratchLayer, commit, shape_region
 from .regions import LayerSource, RegionEvaluator, has_shapes_below, own_region
-from .tiled import evaluate_tiled
+from .tiled import evaluate_tiled, fits_tile_limit
 
 Progress = Callable[[str, "float | None"], None]
 #: The selected shapes of each layer (``sqz``): layer index -> Region.
@@ -193,8 +194,25 @@ def choose_strategy(layout: "db.Layout", cell: "db.Cell", bound: BoundExpression
     if strategy == "tiled" and not bound.reads_layers:
         strategy = "flat"
         result.warnings.append("the expression reads no layers: evaluated once, flat")
+    if strategy == "tiled" and partition == DEFAULT_PARTITION:
+        partition = _default_partition_within_limit(layout, cell, bound, opts, threads, result)
     result.strategy, result.partition, result.threads = strategy, partition, threads
     return strategy, partition, threads
+
+
+def _default_partition_within_limit(layout: "db.Layout", cell: "db.Cell", bound: BoundExpression,
+                                    opts: EvalOptions, threads: int, result: EvalResult) -> float:
+    """The default partition is no request (auto treats it so too): on a die it would cut into more
+    tiles than the engine's limit, the cost model sizes the tiles, as it does for auto, and the run
+    says so, instead of refusing a partition the user never gave."""
+    box = reference_box(layout, cell, bound)
+    if box.empty() or fits_tile_limit(box, layout.dbu, DEFAULT_PARTITION, bound.halo_um):
+        return DEFAULT_PARTITION
+    size = best_partition(count(layout, cell, bound, opts.depth_limit()), threads or available_cores())
+    result.warnings.append(f"the default {DEFAULT_PARTITION:g} µm partition would cut this "
+                           f"{box.width() * layout.dbu:,.0f} x {box.height() * layout.dbu:,.0f} µm area into "
+                           f"too many tiles: {size:g} µm tiles were used, as auto would (--partition sets another)")
+    return size
 
 
 def _evaluate_cell(layout: "db.Layout", cell: "db.Cell", bound: BoundExpression, depth: int | None, strategy: str,

@@ -65,7 +65,7 @@ def plan_tiles(reference: "db.Box", dbu: float, tile_um: float, halo_um: float) 
     if tile_um < MIN_TILE_DBU * dbu:
         raise OptionError(f"partition {tile_um:g} µm is smaller than {MIN_TILE_DBU} database units "
                           f"({MIN_TILE_DBU * dbu:g} µm, the limit)")
-    if (outer.width() / tile_um + 1) * (outer.height() / tile_um + 1) > MAX_TILES:  # floats: no huge ints
+    if _tile_bound(outer, tile_um) > MAX_TILES:
         _too_many_tiles(tile_um, outer)
     steps_out = math.ceil(halo_um / tile_um) if halo_um > 0 else 0
     origin = (inner.left - steps_out * tile_um, inner.bottom - steps_out * tile_um)
@@ -74,6 +74,17 @@ def plan_tiles(reference: "db.Box", dbu: float, tile_um: float, halo_um: float) 
     if nx * ny > MAX_TILES:
         _too_many_tiles(tile_um, outer)
     return TilingPlan(tile_um, origin, outer, nx, ny, halo_um, dbu)
+
+
+def _tile_bound(outer: "db.DBox", tile_um: float) -> float:
+    """At least the number of tiles of ``tile_um`` that cover ``outer`` (floats: no huge ints)."""
+    return (outer.width() / tile_um + 1) * (outer.height() / tile_um + 1)
+
+
+def fits_tile_limit(reference: "db.Box", dbu: float, tile_um: float, halo_um: float) -> bool:
+    """Whether plan_tiles can cut ``reference`` (grown by the halo) into tiles of ``tile_um``."""
+    outer = reference.to_dtype(dbu).enlarged(halo_um, halo_um)
+    return _tile_bound(outer, tile_um) <= MAX_TILES
 
 
 def _too_many_tiles(tile_um: float, area: "db.DBox") -> None:

@@ -18,7 +18,7 @@ import math
 import sys
 from typing import Dict, List, Optional, Tuple
 
-from ladder_report import ENGINES, figures, load
+from ladder_report import ENGINES, differs, figures, load
 
 FAMILIES = ("array", "flattened", "fill")
 STYLE = {  # engine -> (colour, marker, line style)
@@ -33,7 +33,8 @@ def series(cases: Dict[str, Dict], family: str, engine: str, x_key: str = "flat_
     points = []
     for case in cases.values():
         if case["family"] == family:
-            found = figures(case["engines"].get(engine))
+            entry = case["engines"].get(engine)
+            found = None if differs(entry) else figures(entry)
             if found:
                 points.append((case[x_key], found))
     return sorted(points, key=lambda point: point[0])
@@ -88,7 +89,8 @@ def plot(cases: Dict[str, Dict], engines: List[str], out: str) -> None:
         for engine in engines:
             colour, marker, line = STYLE.get(engine, ("tab:purple", "x", "-"))
             if family == "today":
-                points = [(case["flat_shapes"], figures(case["engines"].get(engine))) for case in today]
+                points = [(case["flat_shapes"], None if differs(case["engines"].get(engine))
+                           else figures(case["engines"].get(engine))) for case in today]
                 points = sorted((x, found) for x, found in points if found)
                 line = "none"
             else:
@@ -103,11 +105,11 @@ def plot(cases: Dict[str, Dict], engines: List[str], out: str) -> None:
                         linestyle=line, label=label)
             memory_ax.plot(xs, [found["rss"] / 1e6 for _, found in points], color=colour, marker=marker,
                            linestyle=line, label=label)
-        if family == "today":
-            for case in today:
-                time_ax.annotate(case["case"], (case["flat_shapes"], time_ax.get_ylim()[0]), fontsize=7,
-                                 rotation=90, va="bottom")
-        time_ax.set_title(family if family != "today" else "today's cases (points)")
+        if family == "today":   # the x positions name the cases
+            names = ", ".join(case["case"] for case in sorted(today, key=lambda case: case["flat_shapes"]))
+            time_ax.set_title(f"today's cases, left to right:\n{names}", fontsize=10)
+        else:
+            time_ax.set_title(family)
         for ax, label in ((time_ax, "wall time, s"), (cpu_ax, "CPU time (user+sys), s"),
                           (memory_ax, "peak RSS, MB")):
             ax.set_xscale("log")

@@ -3,7 +3,8 @@
     python3 bench/ladder_report.py bench/results/ladder/ladder.json      # prints the report
     python3 bench/ladder_report.py --summary A.json B.json               # one row per case (doc table)
 
-Several files merge engine by engine (a later file's run of an engine on a case replaces an earlier one).
+Several files merge engine by engine (a later file's run of an engine on a case replaces an
+earlier one, unless it failed where the earlier one finished).
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ DRC = ("drc-flat", "drc-deep", "drc-tiled")
 
 def load(paths: List[str]) -> Dict[str, Dict]:
     """case name -> case record, merged over ``paths``: a later file's engine replaces the same
-    engine of the same case (each keeps the XOR verdict of its own run)."""
+    engine of the same case (each keeps the XOR verdict of its own run), unless the later one
+    failed where the earlier one finished."""
     cases: Dict[str, Dict] = {}
     for path in paths:
         with open(path) as handle:
@@ -43,7 +45,10 @@ def load(paths: List[str]) -> Dict[str, Dict]:
                 if "flat_shapes" not in case:
                     continue
                 if case["case"] in cases:
-                    cases[case["case"]]["engines"].update(case["engines"])
+                    engines = cases[case["case"]]["engines"]
+                    for engine, entry in case["engines"].items():
+                        if figures(entry) is not None or figures(engines.get(engine)) is None:
+                            engines[engine] = entry
                 else:
                     cases[case["case"]] = case
     return cases
@@ -72,6 +77,12 @@ def outcome(entry: Optional[Dict]) -> str:
     walls = "/".join(f"{wall:.3g}" for wall in found["walls"])
     text = f"{walls} s (cpu {found['cpu_s']:.3g}), {found['rss'] / 1e6:,.0f} MB"
     return text + xor_note(entry.get("xor"))
+
+
+def differs(entry: Optional[Dict]) -> bool:
+    """True when the XOR check found the result is not the reference's geometry."""
+    xor = (entry or {}).get("xor") or {}
+    return xor.get("equal") is False and not xor.get("error")
 
 
 def xor_note(xor: Optional[Dict]) -> str:
@@ -158,8 +169,7 @@ def targets(run: Dict) -> List[List[str]]:
         engines = case.get("engines", {})
         # A result that is not the reference's geometry is no competitor (Xic read vexriscv's
         # named OASIS layers under other names and wrote an empty result).
-        got = {engine: figures(entry) for engine, entry in engines.items()
-               if (entry.get("xor") or {}).get("equal", True) or (entry.get("xor") or {}).get("error")}
+        got = {engine: figures(entry) for engine, entry in engines.items() if not differs(entry)}
         auto = got.get("lt-auto")
         if auto is None:
             continue

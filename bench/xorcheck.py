@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from typing import Dict, List, Tuple
@@ -186,8 +187,7 @@ def check_in_child(reference: str, candidates: List[str], python: str, *, layer:
     """Run this checker on ``candidates`` in a child process (measured and killed like a case);
     returns (candidate path -> verdict dict, the child's Measurement).  A candidate without a
     verdict (the check failed or timed out) gets ``equal: False`` and the ``error``."""
-    import os
-    from runner import measure
+    from runner import measure  # the CLI alone does not need the runner
     argv = [python, os.path.abspath(__file__), reference, *candidates, "--layer", layer, "--threads", "2"]
     measured = measure(argv, timeout_s=timeout_s, max_rss_bytes=max_rss_bytes, log_prefix=log_prefix,
                        tail_chars=1 << 20)

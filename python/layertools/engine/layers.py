@@ -5,16 +5,12 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from ..compat import db
 from ..errors import CellNotFoundError, LayerNotFoundError, OptionError
 from ..language import LayerRef, is_empty, parse, walk
 from ..limits import MAX_LAYER_NUMBER, NumberError, parse_whole
 from ..options import EvalOptions
-
-if TYPE_CHECKING:
-    from ..options import EvalOptions
 
 _LD = re.compile(r"^\s*([0-9]+)\s*/\s*([0-9]+)\s*$")
 _NAME_LD = re.compile(r"^\s*(\S+?)\s*\(?\s*([0-9]+)\s*/\s*([0-9]+)\s*\)?\s*$")

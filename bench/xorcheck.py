@@ -187,6 +187,7 @@ def check_in_child(reference: str, candidates: List[str], python: str, *, layer:
     returns (candidate path -> verdict dict, the child's Measurement).  A candidate without a
     verdict (the check failed or timed out) gets ``equal: False`` and the ``error``."""
     import os
+
     from runner import measure
     argv = [python, os.path.abspath(__file__), reference, *candidates, "--layer", layer, "--threads", "2"]
     measured = measure(argv, timeout_s=timeout_s, max_rss_bytes=max_rss_bytes, log_prefix=log_prefix,

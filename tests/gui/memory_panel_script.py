@@ -72,7 +72,7 @@ dock.refresh()
 selection = dock.selection_suggestion
 emit("selection_labels", selection[0] if selection else None)
 emit("selection_strategy", selection[1].strategy if selection else None)
-emit("selection_flat_points", selection[1].estimates["flat"].low_bytes if selection else None)
+emit("selection_flat_low_bytes", selection[1].estimates["flat"].low_bytes if selection else None)
 dock.tabs.currentIndex = 1
 dock.setFloating(True)
 dock.resize(640, 900)

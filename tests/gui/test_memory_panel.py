@@ -8,6 +8,7 @@ import struct
 from pathlib import Path
 
 from conftest import data_file  # tests/conftest.py
+from layertools.engine.cost import FLAT_BYTES_PER_POINT
 
 SCRIPT = Path(__file__).with_name("memory_panel_script.py")
 _LINE = re.compile(r"^\s*(Layout info|Cell info|Instances|Shapes info|Total)\s*: (\d+) \(used\) (\d+) \(reqd\)$")
@@ -71,7 +72,8 @@ def test_memory_panel_in_the_application(klayout_gui):
     # the layer selected in the layer list gets its own estimate (8/0: 6,612,111 flat shapes)
     assert result["selected_in_view"] == ["8/0"] and result["selection_labels"] == ["8/0"]
     assert result["selection_strategy"] == "deep"
-    assert result["selection_flat_points"] > 90 * 6_612_111 * 4 * 0.99   # at least 4 points per shape
+    # the flat estimate's floor is the cost model's bytes per flat point: at least 4 points per shape
+    assert result["selection_flat_low_bytes"] >= FLAT_BYTES_PER_POINT * 6_612_111 * 4
     assert result["detailed_type_rows"] > 10 and result["detailed_layers"][0][3] != "-"
 
     json_path, yaml_path = (Path(p) for p in result["exports"])

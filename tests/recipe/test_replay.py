@@ -139,6 +139,16 @@ def test_replay_equals_steps_one_by_one_and_an_independent_boolean():
     assert fractions == sorted(fractions) and 0 <= fractions[0] and fractions[-1] <= 1
 
 
+@pytest.fixture
+def byte_snapshot(tmp_path):
+    """``byte_snapshot(layout)`` -> a check that ``layout`` is still byte for byte what it was then
+    (a failed or cancelled replay changes nothing)."""
+    def snapshot(layout):
+        before = gds_bytes(layout, tmp_path / "before.gds")
+        return lambda: gds_bytes(layout, tmp_path / "after.gds") == before
+    return snapshot
+
+
 @pytest.mark.parametrize("name, recipe_text, cancel_at", [
     pytest.param(TT, RECIPE_TT, 4, id="tt-cancel-step-4"),
     pytest.param(SRAM, """\
@@ -150,9 +160,9 @@ steps:
   - {expression: "8/0 & 10/0", to: "301/0"}
 """, 4, id="sram-hierarchical-cancel-step-4"),
 ])
-def test_cancelled_replay_leaves_the_layout_byte_identical(tmp_path, name, recipe_text, cancel_at):
+def test_cancelled_replay_leaves_the_layout_byte_identical(byte_snapshot, name, recipe_text, cancel_at):
     layout = read_layout(str(data_file(name)))
-    before = gds_bytes(layout, tmp_path / "before.gds")
+    unchanged = byte_snapshot(layout)
     cells_before = layout.cells()
     cancel = CancelAt(cancel_at)
     with pytest.raises(layertools.Cancelled) as caught:
@@ -161,7 +171,7 @@ def test_cancelled_replay_leaves_the_layout_byte_identical(tmp_path, name, recip
     assert f"step {cancel_at} of 4" in str(caught.value)
     assert any(m.startswith(f"step {cancel_at - 1}/") for m in cancel.messages)   # earlier steps did run
     assert layout.cells() == cells_before
-    assert gds_bytes(layout, tmp_path / "after.gds") == before
+    assert unchanged()
 
 
 CANCEL_IN_APPLICATION = r"""
@@ -209,12 +219,12 @@ def test_cancelled_replay_is_byte_identical_in_the_klayout_application(tmp_path)
     assert (tmp_path / "after.gds").read_bytes() == (tmp_path / "before.gds").read_bytes()
 
 
-def test_failure_at_run_time_restores_overwritten_layers(tmp_path, monkeypatch):
+def test_failure_at_run_time_restores_overwritten_layers(byte_snapshot, monkeypatch):
     """With the up-front check switched off, an unknown layer fails only when step 3 runs."""
     import layertools.recipe.playback as recipe_module
     monkeypatch.setattr(recipe_module, "_preflight", lambda *args: None)
     layout = read_layout(str(data_file(TT)))
-    before = gds_bytes(layout, tmp_path / "before.gds")
+    unchanged = byte_snapshot(layout)
     recipe = parse_recipe("""\
 layertools: 1
 steps:
@@ -230,12 +240,12 @@ steps:
     assert "NOSUCH" in str(error) and "as it was before the replay" in str(error)
     assert error.caret == "68/20 & NOSUCH\n        ^"
     assert exit_status(error) == 2
-    assert gds_bytes(layout, tmp_path / "after.gds") == before
+    assert unchanged()
 
 
-def test_unknown_layer_is_found_before_anything_is_written(tmp_path):
+def test_unknown_layer_is_found_before_anything_is_written(byte_snapshot):
     layout = read_layout(str(data_file(TT)))
-    before = gds_bytes(layout, tmp_path / "before.gds")
+    unchanged = byte_snapshot(layout)
     recipe = parse_recipe("""\
 layertools: 1
 steps:
@@ -250,7 +260,7 @@ steps:
     assert "VIAOK2" in str(error) and "nothing was changed" in str(error)
     assert error.caret == "VIAOK | 100/0 | VIAOK2\n" + " " * 16 + "^"
     assert calls == []                      # step 1 never started
-    assert gds_bytes(layout, tmp_path / "after.gds") == before
+    assert unchanged()
 
 
 @pytest.mark.parametrize("step, problem, key, words", [
@@ -258,9 +268,9 @@ steps:
     ("{expression: '68/20', to: 'a b c'}", "to", "to", ["not a layer"]),
     ("{expression: 'x.NOSUCHCELL', to: '100/0'}", "cell reference", "expression", ["NOSUCHCELL"]),
 ])
-def test_bad_cell_or_target_names_the_step(tmp_path, step, problem, key, words):
+def test_bad_cell_or_target_names_the_step(byte_snapshot, step, problem, key, words):
     layout = read_layout(str(data_file(TT)))
-    before = gds_bytes(layout, tmp_path / "before.gds")
+    unchanged = byte_snapshot(layout)
     recipe = parse_recipe("layertools: 1\nsteps:\n  - {expression: '68/20 & 69/20', to: '100/0'}\n"
                           f"  - {step}\n")
     with pytest.raises(ReplayError) as caught:
@@ -269,7 +279,7 @@ def test_bad_cell_or_target_names_the_step(tmp_path, step, problem, key, words):
     for word in words:
         assert word in str(caught.value)
     assert exit_status(caught.value) == 2
-    assert gds_bytes(layout, tmp_path / "after.gds") == before
+    assert unchanged()
 
 
 def test_several_top_cells_need_a_cell():

@@ -57,7 +57,7 @@ run_pytest "all tests, PyPI klayout $("$LAYERTOOLS_PYTHON" -c 'import klayout.db
 # no klayout.db), where the panel and batch replay run it.  Tests that start subprocesses with
 # sys.executable or need the PyPI module's extras are left to the steps around this one.
 run_pytest "core tests inside the KLayout application ($(klayout -v))" \
-    klayout -b -r tests/in_klayout.py -rd args="tests/language/test_language.py tests/engine/test_engine_xic.py tests/engine/test_xic_parity.py tests/engine/test_atomic.py tests/engine/test_engine_real.py tests/test_limits.py -q $*"
+    klayout -b -r tests/in_klayout.py -rd args="tests/language/test_language.py tests/engine/test_engine_xic.py tests/engine/test_xic_parity.py tests/engine/test_atomic.py tests/engine/test_engine_real.py tests/engine/test_placements.py tests/test_limits.py -q $*"
 
 if [ "${LAYERTOOLS_SKIP_COMPAT:-}" = 1 ]; then
     say "compatibility step skipped (LAYERTOOLS_SKIP_COMPAT=1)"

@@ -218,7 +218,7 @@ def _default_partition_within_limit(layout: "db.Layout", cell: "db.Cell", bound:
 def _evaluate_cell(layout: "db.Layout", cell: "db.Cell", bound: BoundExpression, depth: int | None, strategy: str,
                    partition: float | None, threads: int, opts: EvalOptions, result: EvalResult, report: Progress,
                    selection: Selection, scratch: ScratchLayer,
-                   distribute: Any = None) -> "tuple[db.Region | None, int, db.DeepShapeStore | None]":
+                   distribute: Any = None) -> "tuple[db.Region | None, int, object]":
     """The result region of one cell, or None when the tiles wrote it into the scratch layer."""
     box = reference_box(layout, cell, bound)
     reference = db.Region(box)
@@ -240,7 +240,9 @@ def _evaluate_cell(layout: "db.Layout", cell: "db.Cell", bound: BoundExpression,
         report(f"evaluating ({strategy})", None)
         region, tiles = evaluator.result(), 1
     result.warnings.extend(w for w in evaluator.warnings if w not in result.warnings)
-    return region, tiles, store
+    # A deep region needs its store, and the layout the store read from (the source's copy with
+    # placement repetitions expanded, engine/placements.py), alive until it is committed.
+    return region, tiles, (store, source) if store is not None else None
 
 
 def _copy(layout: "db.Layout", cells: list, bound: BoundExpression, target: ToLayer, opts: EvalOptions,

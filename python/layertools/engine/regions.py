@@ -16,6 +16,7 @@ from ..language.ast import Binary, Call, Instances, LayerRef, Node, Number, Unar
 from .binding import BoundExpression
 from .functions import function_of
 from .geometry import Pieces
+from .placements import ExpandedPlacements, has_irregular_placements
 
 Value = Union[float, "db.Region", Pieces]
 
@@ -45,6 +46,9 @@ class LayerSource:
         self.depth = depth
         self.store = store
         self._cache: dict[tuple[int, int], "db.Region"] = {}
+        # Deep reads come from a copy with OASIS placement repetitions expanded (engine/placements.py)
+        self._expanded = (ExpandedPlacements(layout, cell)
+                          if store is not None and has_irregular_placements(layout, cell) else None)
 
     def layer(self, layer_index: int, cell_index: int | None) -> "db.Region":
         cell = self.cell if cell_index is None else self.layout.cell(cell_index)
@@ -54,7 +58,10 @@ class LayerSource:
         return self._cache[key]
 
     def _read(self, cell: "db.Cell", layer_index: int, deep: bool) -> "db.Region":
-        iterator = cell.begin_shapes_rec(layer_index)
+        if self.store is not None and deep and self._expanded is not None:
+            iterator = self._expanded.cell.begin_shapes_rec(self._expanded.layer(layer_index))
+        else:
+            iterator = cell.begin_shapes_rec(layer_index)
         if self.depth is not None:
             iterator.max_depth = self.depth
         if self.store is not None and deep:

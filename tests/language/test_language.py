@@ -141,3 +141,15 @@ def test_any_text_parses_or_raises_the_packages_error(text):
         layertools.parse(text)
     except ExpressionError as exc:
         assert exc.position is None or 0 <= exc.position <= len(text)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("sqz(1/0) & 2/0", True),
+    ("bloat(0.1, sqz(M1), 0)", True),
+    ("SQZ & 1/0", False),          # a layer named like the function is no call
+    ("sqzlayer | 1/0", False),
+    ("1/0 &", False),              # does not parse: evaluation reports it
+])
+def test_calls_finds_a_function_call_not_a_name(text, expected):
+    from layertools.language import calls
+    assert calls(text, "sqz") is expected

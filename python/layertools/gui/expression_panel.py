@@ -26,6 +26,7 @@ import pya
 from .. import engine
 from ..errors import Cancelled, ExpressionError, LayertoolsError, NoLayoutError
 from ..klayout_fixes import repair_free_layer_slots
+from ..language import calls
 from ..options import DEFAULT_PARTITION, FORMATS, MAX_DEPTH, STRATEGIES, EvalOptions, EvalResult, option_specs
 from . import view_bridge
 from .registers import REGISTER_COUNT, RegisterStore, load_panel_state, save_panel_state
@@ -35,8 +36,8 @@ DOCK_NAME = "layertools_expression_dock"
 FORMAT_LABELS = {"default": "Default", "joined": "Joined", "hsplit": "Horiz Split", "vsplit": "Vert Split"}
 DEPTH_CHOICES = [str(d) for d in range(MAX_DEPTH + 1)] + ["all"]
 STRATEGY_TIPS = {
-    "auto": ("auto: flat for small workloads; tiled (Partition size, all cores) for large flat ones or when\n"
-             "  an inversion or bloat needs it. The status line says which it chose and why."),
+    "auto": ("auto: the strategy (and for tiled, the tile size) the cost model predicts fastest within the\n"
+             "  memory budget, as the Memory panel suggests. The status line says which it chose and why."),
     "flat": "flat: the whole cell at once as flat regions. Fastest for small cells; memory grows with the layout.",
     "tiled": ("tiled: tile by tile (Partition size) with Threads workers. Bounded memory on big flat layouts;\n"
               "  Threads is used exactly as set."),
@@ -439,7 +440,7 @@ class ExpressionDock(pya.QDockWidget):
         aliases = view_bridge.panel_layer_names(target)
         self._save_state()
         undoable = target.editable and not options.fast
-        selection = view_bridge.selection_regions(target) if "sqz" in expression else None
+        selection = view_bridge.selection_regions(target) if calls(expression, "sqz") else None
         repair_free_layer_slots(target.layout)
         self._set_status(html.escape(f"Evaluating {options.to} = {expression} \u2026"), BUSY_COLOUR)
         self._busy = True
@@ -662,7 +663,7 @@ class ExpressionDock(pya.QDockWidget):
                 self._fail(exc, str(exc))
                 return None
         undoable = target.editable and not any(step.options.fast for step in recipe.steps)
-        uses_sqz = any("sqz" in step.expression for step in recipe.steps)
+        uses_sqz = any(calls(step.expression, "sqz") for step in recipe.steps)
         selection = view_bridge.selection_regions(target) if uses_sqz else None
         self._busy = True
         self._progress = KLayoutProgress(f"Replaying {source}")

@@ -14,7 +14,7 @@ import math
 
 from ..errors import ExpressionError
 from ..limits import MAX_LAYER_NUMBER, MAX_NESTING, MAX_TREE_DEPTH, NumberError, finite, is_whole_number_text, whole
-from .ast import GEOMETRY, Binary, Call, Instances, LayerRef, Node, Number, Unary, children, truthy
+from .ast import GEOMETRY, Binary, Call, Instances, LayerRef, Node, Number, Unary, children, truthy, walk
 from .functions import FUNCTIONS, NUMERIC, UNSUPPORTED_FUNCTIONS
 from .lexer import CONSTANTS, Token, hex_layer_datatype, is_hex_layer_name, tokenize
 
@@ -34,6 +34,16 @@ def parse(text: str) -> Node:
     if not isinstance(text, str):
         raise ExpressionError(f"the expression must be text, not {type(text).__name__}")
     return _Parser(text).parse()
+
+
+def calls(text: str, name: str) -> bool:
+    """True when the expression calls the function ``name`` (a layer named like it does not count);
+    False for text that does not parse, whose evaluation will report the error."""
+    try:
+        tree = parse(text)
+    except ExpressionError:
+        return False
+    return any(isinstance(node, Call) and node.name.lower() == name.lower() for node in walk(tree))
 
 
 def is_empty(text: str) -> bool:
@@ -316,4 +326,4 @@ def _describe(token: Token) -> str:
     return repr(token.raw or token.text)
 
 
-__all__ = ["parse", "is_empty"]
+__all__ = ["parse", "is_empty", "calls"]

@@ -71,7 +71,8 @@ def single_thread_runs(record):
 @pytest.mark.parametrize("record", [r for r in CALIBRATION if r["case"].rsplit("_", 1)[0] in ladder.FAMILIES],
                          ids=lambda r: r["case"])
 def test_model_ranks_first_what_was_measured_fastest(record):
-    """Where the measured winner is clear (NOISE ahead), the model's first choice is that winner.
+    """The model's first choice is the measured winner, or one measured within NOISE of it; only
+    cases where all three were within NOISE are skipped.
 
     Measured at one thread, CPU seconds (on the shared machine wall time mostly measures the other
     users); the model ranks at one thread and the measured partition.
@@ -79,15 +80,17 @@ def test_model_ranks_first_what_was_measured_fastest(record):
     measured, partition = single_thread_runs(record)
     if measured is None:
         pytest.skip("not every strategy was measured at one thread")
-    first, second = sorted(measured.values())[:2]
-    if second < NOISE * first:
+    # The strategies measured within NOISE of the fastest are equally right; the rest are wrong.
+    fastest = min(measured.values())
+    right = {strategy for strategy, seconds in measured.items() if seconds < NOISE * fastest}
+    if len(right) == len(measured):
         pytest.skip(f"measured times too close to rank: {measured}")
     family, size = record["case"].rsplit("_", 1)
     layout = ladder.MAKERS[family](int(size))
     _, counted = counts(layout, record["expression"])
     assert counted == cost.Counts(**record["counts"])   # the recorded counts are this layout's
     decision = cost.decide(counted, 1, partition, 16 * GIB)
-    assert decision.ranking()[0] == min(measured, key=measured.get), (decision.reason, measured)
+    assert decision.ranking()[0] in right, (decision.reason, measured)
 
 
 def test_coefficients_reproduce_the_recorded_measurements():

@@ -9,15 +9,15 @@ implementation on Regions (``flat``) and, when it can run per tile, its form in 
 (``tile``); anything not per tile is computed once over the whole picture and fed to the tiles
 (D6).  ``binding``, ``regions`` and ``tiled`` read these entries and know no function by name.
 
-Adding a function: one ``Function`` in ``language/functions.py`` (its parameters and checks),
-one ``@register``ed class here (only what differs from ``EngineFunction``'s defaults), and their
-tests: tests/language/test_language.py for the checks, tests/engine/test_engine_xic.py for the
-geometry in every strategy (its area table must call every function), tests/engine/test_xic_parity.py
-against the real Xic when it runs per tile.  2 entries in 2 modules; before
-these tables a function like ``bloat`` was written in 10 places in 4 modules (parser.FUNCTIONS
-and _check_call; binding's halo, _check_dimensions, cuts_corners and result_is_merged;
-regions.call and its method; tiled._LOCAL_CALLS, is_local and call) and a whole-picture one like
-``extent`` in 3 (parser.FUNCTIONS, binding.GLOBAL_FUNCTIONS, regions.call).
+Adding a function (decision I9 in doc/decisions.md): one ``Function`` in ``language/functions.py``
+(its parameters and checks), one ``@register``ed class here (only what differs from
+``EngineFunction``'s defaults), and their tests: tests/language/test_language.py for the checks,
+tests/engine/test_engine_xic.py for the geometry in every strategy (its area table must call every
+function), tests/engine/test_xic_parity.py against the real Xic when it runs per tile. 2 entries in
+2 modules; before these tables a function like ``bloat`` was written in 10 places in 4 modules
+(parser.FUNCTIONS and _check_call; binding's halo, _check_dimensions, cuts_corners and
+result_is_merged; regions.call and its method; tiled._LOCAL_CALLS, is_local and call) and a
+whole-picture one like ``extent`` in 3 (parser.FUNCTIONS, binding.GLOBAL_FUNCTIONS, regions.call).
 """
 
 from __future__ import annotations

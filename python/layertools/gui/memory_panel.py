@@ -526,10 +526,8 @@ class MemoryDock(pya.QDockWidget):
             return None
         layout = cellview.layout()
         stats = layout_statistics(layout, None, layers=indexes)
-        hierarchy_bytes = (report.statistics.category("Cell info").used
-                           + report.statistics.category("Instances").used)
         labels = [entry.label for entry in stats.layers] or [str(layout.get_info(i)) for i in indexes]
-        return labels, suggest_strategy(stats, hierarchy_bytes=hierarchy_bytes)
+        return labels, suggest_strategy(stats)
 
     def _add_row(self, tree, values: list[str], bold: bool = False):
         item = pya.QTreeWidgetItem(tree)

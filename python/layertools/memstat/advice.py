@@ -73,12 +73,12 @@ def human_bytes(value: float | int | None) -> str:
     return f"{value:.1f} TB"
 
 
-def estimate_memory(stats: LayoutStats, partition_um: float | None = 100.0, threads: int = 0,
-                    hierarchy_bytes: int = 0) -> dict[str, MemoryEstimate]:
+def estimate_memory(stats: LayoutStats, partition_um: float | None = 100.0,
+                    threads: int = 0) -> dict[str, MemoryEstimate]:
     """Peak memory (bytes above the loaded layout) of evaluating over the layers ``stats`` counts.
 
-    ``stats``: a LayoutStats or cost.Counts.  ``hierarchy_bytes`` is accepted for earlier callers;
-    the model counts cells and placements instead (engine/cost.py ``peak_terms``).
+    ``stats``: a LayoutStats or cost.Counts.  Deep's share of the hierarchy is counted from cells
+    and placements (engine/cost.py ``peak_terms``).
     """
     counts = Counts.of(stats)
     workers = max(1, threads)
@@ -116,8 +116,8 @@ def suggest_partition(stats: LayoutStats, threads: int = 0) -> float:
     return largest_partition(Counts.of(stats), max(1, threads))
 
 
-def suggest_strategy(stats: LayoutStats, threads: int = 0, memory_budget: int | None = None,
-                     hierarchy_bytes: int = 0) -> StrategySuggestion:
+def suggest_strategy(stats: LayoutStats, threads: int = 0,
+                     memory_budget: int | None = None) -> StrategySuggestion:
     """flat, tiled or deep for an evaluation over the layers and depth ``stats`` was counted with.
 
     The decision is the engine's cost model (engine/cost.py), the same one ``auto`` takes, so the

@@ -211,8 +211,7 @@ def memory_report(layout: "db.Layout", cell: "db.Cell | int | str | None" = None
                               memory[entry.index].used if entry.index in memory else None,
                               memory[entry.index].reqd if entry.index in memory else None)
                   for entry in hierarchy.layers]
-    hierarchy_bytes = statistics.category("Cell info").used + statistics.category("Instances").used
-    suggestion = suggest_strategy(hierarchy, threads=threads, hierarchy_bytes=hierarchy_bytes)
+    suggestion = suggest_strategy(hierarchy, threads=threads)
     report = MemoryReport(
         statistics=statistics, hierarchy=hierarchy, process=process_memory(), load=load,
         layers=layer_rows, suggestion=suggestion, detailed=detailed, editable=layout.is_editable(),

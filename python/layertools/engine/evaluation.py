@@ -146,7 +146,7 @@ def _plan(layout: "db.Layout", cell: "db.Cell", bound: BoundExpression, target: 
     for number, each in enumerate(cells):
         if recursive:
             report(f"cell {each.name} ({number + 1} of {len(cells)})", number / len(cells))
-        region, tiles, store = _evaluate_cell(layout, each, bound, 0 if recursive else depth, strategy,
+        region, tiles, keep_alive = _evaluate_cell(layout, each, bound, 0 if recursive else depth, strategy,
                                               partition, threads, opts, result, report, selection, scratch,
                                               distribute)
         result.tiles += tiles
@@ -168,7 +168,7 @@ def _plan(layout: "db.Layout", cell: "db.Cell", bound: BoundExpression, target: 
                               merged=region.is_deep() and not merge and bound.result_is_merged())
         if shaped.is_deep() and opts.clear:
             clear += list(each.called_cells())
-        writes.append(CellWrite(each.cell_index(), region=shaped, clear_cells=clear, store=store))
+        writes.append(CellWrite(each.cell_index(), region=shaped, clear_cells=clear, keep_alive=keep_alive))
     return writes
 
 

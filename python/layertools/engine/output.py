@@ -29,7 +29,7 @@ class CellWrite:
     region: "db.Region | None" = None
     shapes: "db.Shapes | None" = None
     clear_cells: list[int] = field(default_factory=list)  # cells whose To layer is emptied first
-    store: object = None  # what a deep region needs alive until committed: its DeepShapeStore and source
+    keep_alive: object = None  # what a deep region needs alive until committed: its DeepShapeStore and source
     from_scratch: bool = False  # the shapes are ready in the scratch layer (tiled output)
 
 

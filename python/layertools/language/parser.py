@@ -43,7 +43,7 @@ def calls(text: str, name: str) -> bool:
         tree = parse(text)
     except ExpressionError:
         return False
-    return any(isinstance(node, Call) and node.name.lower() == name.lower() for node in walk(tree))
+    return any(isinstance(node, Call) and node.name == name for node in walk(tree))  # names are case-sensitive
 
 
 def is_empty(text: str) -> bool:

@@ -173,9 +173,14 @@ def test_depth_limit_equals_iterator_max_depth_on_sram(depth):
     assert {entry.index: entry.flat for entry in stats.layers if entry.flat} == per_layer
 
 
-def test_viewer_mode_counts_shape_arrays_member_by_member():
+@pytest.mark.parametrize("native_from", [0, 10**12], ids=["every-list-in-cpp", "every-list-in-python"])
+def test_viewer_mode_counts_shape_arrays_member_by_member(monkeypatch, native_from):
+    # Long lists are counted in C++ (NATIVE_COUNT_FROM), short ones in Python: both paths must
+    # count every member of a shape array.
     # vexriscv.oas keeps OASIS repetitions as shape arrays in viewer mode: Shapes.size() counts
     # an array once (255,400 objects), the user sees 431,295 shapes.
+    from layertools import hierarchy_stats
+    monkeypatch.setattr(hierarchy_stats, "NATIVE_COUNT_FROM", native_from)
     editor = layout_statistics(read("vexriscv.oas.gz", editable=True))
     viewer = layout_statistics(read("vexriscv.oas.gz", editable=False))
     assert counts(editor.shapes_stored) == counts(viewer.shapes_stored)

@@ -201,8 +201,7 @@ def layout_statistics(layout: "db.Layout", cell: "db.Cell | int | str | None" = 
         counted_cell = layout.cell(index)
         factor = multiplicity.get(index, 0)
         for layer_index in own_shape_layers(counted_cell, layer_indexes, bool(children.get(index))):
-            shapes = counted_cell.shapes(layer_index)
-            counts, points = _count_kinds(shapes, editable)
+            counts, points = _count_kinds(counted_cell, layer_index, editable)
             total = counts.total
             shapes_stored.add_scaled(counts, 1)
             points_stored += points
@@ -357,8 +356,29 @@ def _count(shapes: "db.Shapes", flags: int) -> int:
     return count
 
 
-def _count_kinds(shapes: "db.Shapes", editable: bool) -> tuple[ShapeCounts, int]:
+#: Shape lists longer than this are counted in KLayout's C++ (``_count_members``): ~20 ns a shape
+#: against ~180 ns for a Python loop, but ~0.1 ms of set-up a call (tt06: 1.5 s instead of 0.6 s
+#: if every list went that way; a 10^7-box fill: 0.2 s instead of 1.8 s).
+NATIVE_COUNT_FROM = 5000
+
+
+def _count_members(cell: "db.Cell", layer_index: int, flags: int, collection: type) -> int:
+    """The shapes of one kind in ``cell``'s own list, array members each counted, in C++.
+
+    A ``Region``/``Texts`` over a recursive shape iterator counts in C++; with the whole-world
+    search region it shortcuts to the lists' sizes, which count a viewer-mode shape array once.
+    A search region (the cell's box on that layer, enlarged) makes it step through every member.
+    """
+    iterator = cell.begin_shapes_rec(layer_index)
+    iterator.max_depth = 0
+    iterator.shape_flags = flags
+    iterator.region = cell.bbox(layer_index).enlarged(1, 1)
+    return collection(iterator).count()
+
+
+def _count_kinds(cell: "db.Cell", layer_index: int, editable: bool) -> tuple[ShapeCounts, int]:
     """Shapes by kind and the points of their outlines (box 4, path about 2 per spine point)."""
+    shapes = cell.shapes(layer_index)
     polygons = polygon_points = 0
     for shape in shapes.each(db.Shapes.SPolygons):
         polygons += 1
@@ -367,18 +387,22 @@ def _count_kinds(shapes: "db.Shapes", editable: bool) -> tuple[ShapeCounts, int]
     for shape in shapes.each(db.Shapes.SPaths):
         paths += 1
         path_points += 2 * shape.path.num_points()
+    native = shapes.size() >= NATIVE_COUNT_FROM
     counts = ShapeCounts(
         polygon=polygons,
         path=paths,
-        text=_count(shapes, db.Shapes.STexts),
+        text=(_count_members(cell, layer_index, db.Shapes.STexts, db.Texts) if native
+              else _count(shapes, db.Shapes.STexts)),
         other=_count(shapes, _other_flags()),
     )
     if editable:
         # Editor-mode shape lists hold no arrays, so size() is exact and the (usually dominant)
         # boxes need not be iterated.
         counts.box = shapes.size() - counts.polygon - counts.path - counts.text - counts.other
+    elif native:
+        counts.box = _count_members(cell, layer_index, db.Shapes.SBoxes, db.Region)
     else:
-        # Viewer mode keeps shape arrays, which size() counts once; iterate to count members.
+        # Viewer mode keeps shape arrays, which size() does not count member by member.
         counts.box = _count(shapes, db.Shapes.SBoxes)
     return counts, 4 * counts.box + polygon_points + path_points
 

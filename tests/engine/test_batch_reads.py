@@ -55,6 +55,16 @@ def test_viewer_mode_read_keeps_oasis_repetitions(fill_oas):
     assert not any(s.is_array_member() for s in editable.top_cells()[0].shapes(editable.find_layer(2, 0)).each())
 
 
+def test_statistics_count_every_member_of_a_fill_array(fill_oas):
+    # 90,000 boxes in one shape array: above NATIVE_COUNT_FROM, so counted in C++, where a
+    # whole-world iterator would have counted the array once.
+    from layertools.hierarchy_stats import NATIVE_COUNT_FROM, layout_statistics
+    viewer = read_layout(str(fill_oas))
+    assert viewer.top_cells()[0].shapes(viewer.find_layer(2, 0)).size() >= NATIVE_COUNT_FROM
+    stats = layout_statistics(viewer, layers=[viewer.find_layer(2, 0)])
+    assert (stats.shapes_stored.box, stats.shapes_flat.box, stats.points_flat) == (90_000, 90_000, 360_000)
+
+
 def test_fill_evaluates_the_same_from_a_viewer_mode_layout(fill_oas):
     results = []
     for editable in (False, True):

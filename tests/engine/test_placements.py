@@ -1,6 +1,6 @@
-"""Deep evaluation on layouts whose placements are OASIS repetitions (engine/placements.py): the
-result equals flat evaluation, lands in the original cells, and the user's layout keeps its
-arrays and gains no cells."""
+"""Deep and tiled evaluation on layouts whose placements or shapes are OASIS repetitions
+(engine/placements.py): the result equals flat evaluation, lands in the original cells, and the
+user's layout keeps its arrays and gains no cells."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import pytest
 from conftest import data_file
 from layertools.compat import db
 from layertools.engine import evaluate
-from layertools.engine.placements import ExpandedPlacements, has_irregular_placements
+from layertools.engine.placements import ExpandedPlacements, has_irregular_placements, has_scattered_shape_arrays
+from layertools.engine.regions import LayerSource
 from layertools.layoutio import read_layout
 
 
@@ -91,3 +92,54 @@ def test_vexriscv_read_as_eval_reads_it_deep_equals_an_independent_flat_boolean(
     independent = (read((3, 0)) & read((10, 0))) | (read((11, 0)) - read((3, 0)))
     got = db.Region(top.begin_shapes_rec(result.layer_index))
     assert not independent.is_empty() and (got ^ independent).is_empty()
+
+
+def shape_repetitions_oasis(path) -> str:
+    """One cell with 3,000 boxes at scattered points on 1/0 and a 100 x 100 grid of boxes on 2/0,
+    written as OASIS with repetitions: a viewer-mode read keeps both as shape arrays."""
+    layout = db.Layout()
+    layout.dbu = 0.001
+    top = layout.create_cell("TOP")
+    rng = random.Random(11)
+    scattered, grid = layout.layer(1, 0), layout.layer(2, 0)
+    for _ in range(3000):
+        x, y = rng.randrange(0, 400_000), rng.randrange(0, 400_000)
+        top.shapes(scattered).insert(db.Box(x, y, x + 700, y + 700))
+    for i in range(100):
+        for j in range(100):
+            top.shapes(grid).insert(db.Box(i * 4000, j * 4000, i * 4000 + 1500, j * 4000 + 1500))
+    options = db.SaveLayoutOptions()
+    options.format = "OASIS"
+    options.oasis_compression_level = 10
+    layout.write(str(path), options)
+    return str(path)
+
+
+def test_scattered_shape_arrays_are_told_from_a_regular_grid(tmp_path):
+    layout = read_layout(shape_repetitions_oasis(tmp_path / "shapes.oas"))
+    top = layout.top_cell()
+    scattered, grid = layout.find_layer(1, 0), layout.find_layer(2, 0)
+    assert sum(shape.is_array_member() for shape in top.shapes(scattered).each()) > 1000
+    assert all(shape.is_array_member() for shape in top.shapes(grid).each())
+    assert has_scattered_shape_arrays(layout, top, scattered)
+    assert not has_scattered_shape_arrays(layout, top, grid)
+    editable = read_layout(shape_repetitions_oasis(tmp_path / "shapes.oas"), editable=True)
+    assert not has_scattered_shape_arrays(editable, editable.top_cell(), editable.find_layer(1, 0))
+
+
+@pytest.mark.parametrize("expression", ["1/0 - 2/0", "1/0 & 2/0", "bloat(0.2, 1/0, 0) ^ 2/0"])
+def test_tiled_reads_scattered_shape_arrays_from_the_copy_and_equals_flat(tmp_path, expression):
+    layout = read_layout(shape_repetitions_oasis(tmp_path / "shapes.oas"))
+    top = layout.top_cell()
+    scattered, grid = layout.find_layer(1, 0), layout.find_layer(2, 0)
+    source = LayerSource(layout, top, None)
+    assert source.tile_iterator(scattered, None).layout() is not layout   # the expanded copy
+    assert source.tile_iterator(grid, None).layout() is layout            # the grid as it is
+    members_before = sum(shape.is_array_member() for shape in top.shapes(scattered).each())
+    evaluate(layout, top, expression, "100/0", strategy="flat")
+    evaluate(layout, top, expression, "101/0", strategy="tiled", partition=50, threads=2)
+    flat = db.Region(top.begin_shapes_rec(layout.find_layer(100, 0)))
+    tiled = db.Region(top.begin_shapes_rec(layout.find_layer(101, 0)))
+    assert not flat.is_empty() and (flat ^ tiled).is_empty()
+    assert layout.cells() == 1
+    assert sum(shape.is_array_member() for shape in top.shapes(scattered).each()) == members_before

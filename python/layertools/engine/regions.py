@@ -16,7 +16,7 @@ from ..language.ast import Binary, Call, Instances, LayerRef, Node, Number, Unar
 from .binding import BoundExpression
 from .functions import function_of
 from .geometry import Pieces
-from .placements import ExpandedPlacements, has_irregular_placements
+from .placements import ExpandedPlacements, has_irregular_placements, has_scattered_shape_arrays
 
 Value = Union[float, "db.Region", Pieces]
 
@@ -49,6 +49,7 @@ class LayerSource:
         # Deep reads come from a copy with OASIS placement repetitions expanded (engine/placements.py)
         self._expanded = (ExpandedPlacements(layout, cell)
                           if store is not None and has_irregular_placements(layout, cell) else None)
+        self._tile_layers: dict[int, int | None] = {}  # layer -> the copy's layer tiles read, or None
 
     def layer(self, layer_index: int, cell_index: int | None) -> "db.Region":
         cell = self.cell if cell_index is None else self.layout.cell(cell_index)
@@ -72,6 +73,22 @@ class LayerSource:
         region = db.Region()
         region.insert(iterator)
         return region
+
+    def tile_iterator(self, layer_index: int, cell_index: int | None) -> "db.RecursiveShapeIterator":
+        """What a tile input reads: the layer below the evaluated cell (or a named cell), from the copy
+        with scattered shape arrays expanded when the layer has them (engine/placements.py)."""
+        cell = self.cell if cell_index is None else self.layout.cell(cell_index)
+        if cell_index is None and layer_index not in self._tile_layers:
+            scattered = has_scattered_shape_arrays(self.layout, self.cell, layer_index)
+            if scattered and self._expanded is None:
+                self._expanded = ExpandedPlacements(self.layout, self.cell)
+            self._tile_layers[layer_index] = self._expanded.layer(layer_index) if scattered else None
+        copied = self._tile_layers.get(layer_index) if cell_index is None else None
+        iterator = (self._expanded.cell.begin_shapes_rec(copied) if copied is not None
+                    else cell.begin_shapes_rec(layer_index))
+        if self.depth is not None and cell_index is None:
+            iterator.max_depth = self.depth
+        return iterator
 
     def instances(self) -> "db.Region":
         """$$: one box per instance placed directly in the cell; an array gives its whole box (D15)."""

@@ -197,7 +197,6 @@ def evaluate_tiled(bound: BoundExpression, source: LayerSource, reference_box: "
 
 def _run_here(text: str, plan: TilingPlan, threads: int, source: LayerSource, script: TileScript, aoi: "db.Region",
               sink: tuple, holed: "db.Region", progress: Callable[[str, float | None], None] | None) -> None:
-    layout = source.layout
     # Bands of tile rows: each band is one TilingProcessor run, so that progress can be shown and a
     # cancel honoured between bands without Python in the tiles.  Each band ends with workers idle,
     # so where KLayout's own progress bar follows the tiles (in the application; its Cancel stops
@@ -211,11 +210,7 @@ def _run_here(text: str, plan: TilingPlan, threads: int, source: LayerSource, sc
             progress(label, number / len(bands))
         inputs: dict[str, Any] = {}  # RecursiveShapeIterators and Regions
         for (layer_index, cell_index), name in script.layer_inputs.items():
-            cell = source.cell if cell_index is None else layout.cell(cell_index)
-            iterator = cell.begin_shapes_rec(layer_index)
-            if source.depth is not None and cell_index is None:
-                iterator.max_depth = source.depth
-            inputs[name] = iterator
+            inputs[name] = source.tile_iterator(layer_index, cell_index)
         inputs.update(script.region_inputs)
         inputs["aoi"] = aoi
         run_band(text, plan, Band(0, plan.nx, row0, row1), threads, inputs, {"o": sink, "holed": holed}, label)

@@ -77,18 +77,22 @@ class LayerSource:
     def tile_iterator(self, layer_index: int, cell_index: int | None) -> "db.RecursiveShapeIterator":
         """What a tile input reads: the layer below the evaluated cell (or a named cell), from the copy
         with scattered shape arrays expanded when the layer has them (engine/placements.py)."""
-        cell = self.cell if cell_index is None else self.layout.cell(cell_index)
-        if cell_index is None and layer_index not in self._tile_layers:
+        if cell_index is not None:
+            return self.layout.cell(cell_index).begin_shapes_rec(layer_index)
+        if layer_index not in self._tile_layers:
             scattered = has_scattered_shape_arrays(self.layout, self.cell, layer_index)
-            if scattered and self._expanded is None:
-                self._expanded = ExpandedPlacements(self.layout, self.cell)
-            self._tile_layers[layer_index] = self._expanded.layer(layer_index) if scattered else None
-        copied = self._tile_layers.get(layer_index) if cell_index is None else None
-        iterator = (self._expanded.cell.begin_shapes_rec(copied) if copied is not None
-                    else cell.begin_shapes_rec(layer_index))
-        if self.depth is not None and cell_index is None:
+            self._tile_layers[layer_index] = self._expanded_copy().layer(layer_index) if scattered else None
+        copied = self._tile_layers[layer_index]
+        iterator = (self._expanded_copy().cell.begin_shapes_rec(copied) if copied is not None
+                    else self.cell.begin_shapes_rec(layer_index))
+        if self.depth is not None:
             iterator.max_depth = self.depth
         return iterator
+
+    def _expanded_copy(self) -> ExpandedPlacements:
+        if self._expanded is None:
+            self._expanded = ExpandedPlacements(self.layout, self.cell)
+        return self._expanded
 
     def instances(self) -> "db.Region":
         """$$: one box per instance placed directly in the cell; an array gives its whole box (D15)."""

@@ -44,15 +44,15 @@ if TYPE_CHECKING:
 
 #: Fitted by bench/fit_cost.py on bench/cost_calibration.json (KLayout 0.30.12, the shared 2-core
 #: machine; doc/performance.md has the fit): CPU seconds per unit of each term.
-TIME: dict[str, dict[str, float]] = {"flat": {"setup": 0.0, "point": 8.62e-07},
-        "tiled": {"setup": 0.0, "point": 7.21e-07, "tile": 0.000446, "tile_point": 8.95e-08},
-        "deep": {"setup": 0.0, "point": 1.06e-06, "instance": 3.61e-05, "cell": 0.0}}
+TIME: dict[str, dict[str, float]] = {"flat": {"setup": 0.0, "point": 8e-07},
+        "tiled": {"setup": 0.00494, "point": 6.79e-07, "tile": 7.54e-05, "tile_point": 3.52e-08},
+        "deep": {"setup": 0.0, "point": 8.94e-07, "instance": 3.92e-05, "cell": 0.0}}
 #: Fitted the same way: peak bytes above the loaded layout per unit of each term.  A tile is a
 #: small flat evaluation: its working set per point is flat's (held, not fitted).
 FLAT_BYTES_PER_POINT = 86
 PEAK: dict[str, dict[str, float]] = {"flat": {"point": FLAT_BYTES_PER_POINT},
-        "tiled": {"setup": 4040000.0, "tile_point": FLAT_BYTES_PER_POINT, "point": 3.5},
-        "deep": {"setup": 4090000.0, "point": 94.1, "instance": 0.0, "cell": 32300.0}}
+        "tiled": {"setup": 3740000.0, "tile_point": FLAT_BYTES_PER_POINT, "point": 3.97},
+        "deep": {"setup": 3210000.0, "point": 96.2, "instance": 0.0, "cell": 37500.0}}
 #: Tiled's cost per point grows with the points in a tile, as the square root: a scan line over a
 #: tile of n uniformly spread points crosses ~sqrt(n) edges.  Fitted to the tiled sweeps, this found
 #: the measured fastest partition in 13 of 17 cases (log2(1 + n/100 k) 13, linear 10, none 7).

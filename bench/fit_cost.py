@@ -8,7 +8,9 @@ dictionaries to paste into engine/cost.py, each run's predicted/measured figures
 predictions are within 2x of the measurement: CPU time, wall time (predicted wall = CPU / busy
 workers) and peak memory, counted separately.
 
-    python3 bench/fit_cost.py [bench/cost_calibration.json] [--check]   # --check: today's coefficients
+    python3 bench/fit_cost.py [bench/cost_calibration.json] [--check] [--decisions]
+    # --check: today's coefficients; --decisions: the model's choice at 2 threads against the
+    # measured wall times (a markdown table)
 """
 
 from __future__ import annotations
@@ -92,6 +94,33 @@ def within(records, time_coefficients, peak_coefficients) -> dict[str, tuple[int
     return {name: tuple(value) for name, value in tally.items()}
 
 
+def decisions(records, time_coefficients, peak_coefficients, threads: int = 2) -> list[str]:
+    """Per case: the model's decision at ``threads`` and how its configuration's measured wall time
+    compares with the fastest measured at that thread count (flat counts at any: it has one)."""
+    saved = cost.TIME, cost.PEAK
+    cost.TIME, cost.PEAK = time_coefficients, peak_coefficients
+    lines = ["| case | decision | measured wall of the decision | fastest measured | ratio |", "|---|---|---|---|---|"]
+    try:
+        for record in records:
+            counts = cost.Counts(**record["counts"])
+            decision = cost.decide(counts, threads, None, 16 * 1024 ** 3)
+            measured = {(run["strategy"], run["partition_um"]): run["median_wall_s"]
+                        for run in record["runs"].values() if run["strategy"] == "flat" or run["threads"] == threads}
+            label = lambda key: f"{key[0]} {key[1]:g} µm" if key[1] else key[0]  # noqa: E731
+            chosen = (decision.strategy, decision.partition_um if decision.strategy == "tiled" else None)
+            fastest = min(measured, key=measured.get)
+            if chosen in measured:
+                ratio = f"{measured[chosen] / measured[fastest]:.2f}"
+                got = f"{measured[chosen]:.2f} s"
+            else:
+                ratio, got = "—", "not measured"
+            lines.append(f"| {record['case']} | {label(chosen)} | {got} | {label(fastest)} {measured[fastest]:.2f} s"
+                         f" | {ratio} |")
+    finally:
+        cost.TIME, cost.PEAK = saved
+    return lines
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     paths = [arg for arg in argv if not arg.startswith("--")]
@@ -110,6 +139,8 @@ def main(argv=None) -> int:
     print(f"machine: {data.get('machine')}")
     for name, (good, total) in tally.items():
         print(f"predicted within 2x of measured {name}: {good} of {total} runs")
+    if "--decisions" in argv:
+        print("\n".join(decisions(records, time_coefficients, peak_coefficients)))
     return 0
 
 

@@ -94,6 +94,19 @@ def test_model_ranks_first_what_was_measured_fastest(record):
     assert decision.ranking()[0] in right, (decision.reason, measured)
 
 
+def test_a_near_tie_between_partitions_goes_to_the_larger_tiles():
+    """The 8192x32 SRAM inversion: 20, 50 and 100 µm predicted within 3 % of each other, measured
+    3.50, 2.81 and 2.78 s (quiet, 2 threads): the largest of the tie is what was measured fastest."""
+    record = next(r for r in CALIBRATION if r["case"] == "sram")
+    counted = cost.Counts(**record["counts"])
+    walls = {size: cost.wall_seconds(counted, "tiled", 2, size) for size in (20.0, 50.0, 100.0)}
+    assert max(walls.values()) < cost.PARTITION_TIE * min(walls.values())
+    measured = {run["partition_um"]: run["median_wall_s"] for run in record["runs"].values()
+                if run["strategy"] == "tiled" and run["threads"] == 2}
+    chosen = cost.best_partition(counted, 2, 16 * GIB)
+    assert chosen == 100.0 and measured[chosen] == min(measured.values())
+
+
 def test_coefficients_reproduce_the_recorded_measurements():
     """The fitted TIME and PEAK predict CPU time, wall time (the calibration ran on a quiet machine)
     and peak memory within 2x on the calibration ladder."""
@@ -171,10 +184,13 @@ def test_a_200_mm_die_gets_a_partition_within_the_tile_limit():
     decision = cost.decide(counted, 2, None, 16 * GIB)
     partition = decision.predictions["tiled"].partition_um
     assert cost.within_tile_limit(counted, partition) and cost.tiles(counted, partition) <= cost.MEMORY_TILES
-    # the chosen size is the one predicted fastest of the sizes within the limits
-    allowed = [size for size in cost.NICE_PARTITIONS if cost.within_tile_limit(counted, size, cost.MEMORY_TILES)]
+    # the chosen size is the largest predicted within PARTITION_TIE of the fastest allowed size
+    allowed = [size for size in cost.NICE_PARTITIONS if cost.within_tile_limit(counted, size, cost.MEMORY_TILES)
+               and size <= cost.largest_partition(counted, 2)]
     best = min(cost.wall_seconds(counted, "tiled", 2, size) for size in allowed)
-    assert cost.wall_seconds(counted, "tiled", 2, partition) == best
+    assert cost.wall_seconds(counted, "tiled", 2, partition) <= cost.PARTITION_TIE * best
+    assert all(cost.wall_seconds(counted, "tiled", 2, size) > cost.PARTITION_TIE * best
+               for size in allowed if size > partition)
     # the user's explicit partition still wins
     assert cost.decide(counted, 2, 500.0, 16 * GIB).predictions["tiled"].partition_um == 500.0
     # and tiled at the model's partition evaluates the die

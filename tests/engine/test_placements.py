@@ -11,7 +11,7 @@ import pytest
 from conftest import data_file
 from layertools.compat import db
 from layertools.engine import evaluate
-from layertools.engine.placements import ExpandedPlacements, has_irregular_placements, has_scattered_shape_arrays
+from layertools.engine.placements import ExpandedPlacements, has_irregular_placements, has_sparse_shape_arrays
 from layertools.engine.regions import LayerSource
 from layertools.layoutio import read_layout
 
@@ -95,19 +95,26 @@ def test_vexriscv_read_as_eval_reads_it_deep_equals_an_independent_flat_boolean(
 
 
 def shape_repetitions_oasis(path) -> str:
-    """One cell with 3,000 boxes at scattered points on 1/0 and a 100 x 100 grid of boxes on 2/0,
-    written as OASIS with repetitions: a viewer-mode read keeps both as shape arrays."""
+    """One cell with 3,000 boxes at scattered points on 1/0, a dense 100 x 100 grid of boxes on 2/0
+    and, on 3/0, 40 boxes repeated 4 x 4 at a 100 µm pitch (a small design flattened as an array
+    is), written as OASIS with repetitions: a viewer-mode read keeps all three as shape arrays."""
     layout = db.Layout()
     layout.dbu = 0.001
     top = layout.create_cell("TOP")
     rng = random.Random(11)
-    scattered, grid = layout.layer(1, 0), layout.layer(2, 0)
+    sparse, grid = layout.layer(1, 0), layout.layer(2, 0)
     for _ in range(3000):
         x, y = rng.randrange(0, 400_000), rng.randrange(0, 400_000)
-        top.shapes(scattered).insert(db.Box(x, y, x + 700, y + 700))
+        top.shapes(sparse).insert(db.Box(x, y, x + 700, y + 700))
     for i in range(100):
         for j in range(100):
             top.shapes(grid).insert(db.Box(i * 4000, j * 4000, i * 4000 + 1500, j * 4000 + 1500))
+    flattened = layout.layer(3, 0)
+    design = [(rng.randrange(0, 50_000), rng.randrange(0, 50_000)) for _ in range(40)]
+    for i in range(4):
+        for j in range(4):
+            for x, y in design:
+                top.shapes(flattened).insert(db.Box(x, y, x + 400, y + 400).moved(i * 100_000, j * 100_000))
     options = db.SaveLayoutOptions()
     options.format = "OASIS"
     options.oasis_compression_level = 10
@@ -115,31 +122,34 @@ def shape_repetitions_oasis(path) -> str:
     return str(path)
 
 
-def test_scattered_shape_arrays_are_told_from_a_regular_grid(tmp_path):
+def test_sparse_shape_arrays_are_told_from_a_dense_grid(tmp_path):
     layout = read_layout(shape_repetitions_oasis(tmp_path / "shapes.oas"))
     top = layout.top_cell()
-    scattered, grid = layout.find_layer(1, 0), layout.find_layer(2, 0)
-    assert sum(shape.is_array_member() for shape in top.shapes(scattered).each()) > 1000
+    sparse, grid = layout.find_layer(1, 0), layout.find_layer(2, 0)
+    assert sum(shape.is_array_member() for shape in top.shapes(sparse).each()) > 1000
     assert all(shape.is_array_member() for shape in top.shapes(grid).each())
-    assert has_scattered_shape_arrays(layout, top, scattered)
-    assert not has_scattered_shape_arrays(layout, top, grid)
+    assert has_sparse_shape_arrays(layout, top, sparse)
+    assert not has_sparse_shape_arrays(layout, top, grid)
+    flattened = layout.find_layer(3, 0)
+    assert all(shape.is_array_member() for shape in top.shapes(flattened).each())
+    assert has_sparse_shape_arrays(layout, top, flattened)
     editable = read_layout(shape_repetitions_oasis(tmp_path / "shapes.oas"), editable=True)
-    assert not has_scattered_shape_arrays(editable, editable.top_cell(), editable.find_layer(1, 0))
+    assert not has_sparse_shape_arrays(editable, editable.top_cell(), editable.find_layer(1, 0))
 
 
-@pytest.mark.parametrize("expression", ["1/0 - 2/0", "1/0 & 2/0", "bloat(0.2, 1/0, 0) ^ 2/0"])
-def test_tiled_reads_scattered_shape_arrays_from_the_copy_and_equals_flat(tmp_path, expression):
+@pytest.mark.parametrize("expression", ["1/0 - 2/0", "1/0 & 2/0", "bloat(0.2, 1/0, 0) ^ 2/0", "3/0 | 2/0"])
+def test_tiled_reads_sparse_shape_arrays_from_the_copy_and_equals_flat(tmp_path, expression):
     layout = read_layout(shape_repetitions_oasis(tmp_path / "shapes.oas"))
     top = layout.top_cell()
-    scattered, grid = layout.find_layer(1, 0), layout.find_layer(2, 0)
+    sparse, grid = layout.find_layer(1, 0), layout.find_layer(2, 0)
     source = LayerSource(layout, top, None)
-    assert source.tile_iterator(scattered, None).layout() is not layout   # the expanded copy
+    assert source.tile_iterator(sparse, None).layout() is not layout   # the expanded copy
     assert source.tile_iterator(grid, None).layout() is layout            # the grid as it is
-    members_before = sum(shape.is_array_member() for shape in top.shapes(scattered).each())
+    members_before = sum(shape.is_array_member() for shape in top.shapes(sparse).each())
     evaluate(layout, top, expression, "100/0", strategy="flat")
     evaluate(layout, top, expression, "101/0", strategy="tiled", partition=50, threads=2)
     flat = db.Region(top.begin_shapes_rec(layout.find_layer(100, 0)))
     tiled = db.Region(top.begin_shapes_rec(layout.find_layer(101, 0)))
     assert not flat.is_empty() and (flat ^ tiled).is_empty()
     assert layout.cells() == 1
-    assert sum(shape.is_array_member() for shape in top.shapes(scattered).each()) == members_before
+    assert sum(shape.is_array_member() for shape in top.shapes(sparse).each()) == members_before

@@ -7,12 +7,15 @@ repetitions as arrays; an editable read expands them.  Two kinds cost KLayout se
   ``10/0 & 11/0`` took 3.34 s of CPU on 123 irregular arrays and 1.08 s on the same 11,036
   placements as single instances (doc/performance.md, "Scale ladder").  Deep reads its layers from
   the copy whenever a cell below the evaluated one places a child through such an array.
-- *Scattered shape arrays* (shape repetitions that are not one regular grid, as an OASIS writer
-  makes of a flattened design), in the TilingProcessor: each tile's region query walks them.  The
-  flattened_4 ladder case's mix took 7.7 s of CPU on 100 µm tiles from the viewer-mode layout and
-  3.8 s from the copy, which took 0.08 s to make.  A regular grid (a fill written as one
-  repetition) costs nothing extra, and expanding 10^8 fill boxes would cost gigabytes, so tiled
-  reads a layer from the copy only when its arrays are scattered (``has_scattered_shape_arrays``).
+- *Sparse shape arrays* in the TilingProcessor: an array is one entry in the shape list's box
+  tree, with the box of all its members, and every tile whose region meets that box visits it.
+  An OASIS writer makes of a design flattened k x k one array per shape at the die's pitch: each
+  array's box is the whole die while its members cover ~10^-5 of it, so tiled work grows with
+  tiles x arrays.  The flattened_4 ladder case's mix took 7.7 s of CPU on 100 µm tiles from the
+  viewer-mode layout and 3.8 s from the copy, which took 0.08 s to make.  A dense grid (a fill,
+  whose arrays cover ~0.25 of their box) costs nothing extra, and expanding 10^8 fill boxes would
+  cost gigabytes, so tiled reads a layer from the copy only when its arrays are sparse
+  (``has_sparse_shape_arrays``).
 
 The copy holds the hierarchy below the evaluated cell with irregular instance arrays expanded and
 everything else kept (regular instance arrays, cell names), and only the layers asked for, each
@@ -35,48 +38,83 @@ def has_irregular_placements(layout: "db.Layout", cell: "db.Cell") -> bool:
     return False
 
 
-#: Shapes looked at per shape list: enough to see a grid's two steps and to tell them from scatter.
-ARRAY_SAMPLE = 64
-#: A sample whose array members are spaced by more distinct steps than this is scattered: members
-#: of one n x m grid are spaced by the column step and the row wrap, plus one step per array boundary.
-GRID_STEPS = 3
+#: Array members looked at per list, and shapes looked at in all (plain shapes may
+#: come first): enough to cross several arrays, cheap (~0.2 ms a list).
+ARRAY_SAMPLE = 1024
+LOOK_LIMIT = 2048
+#: An array is sparse when its members cover less than this share of its bounding box.  Every tile
+#: whose region meets an array's box visits the array, so sparse arrays over a large area (a design
+#: flattened k x k: each shape an array at the die's pitch, member boxes ~10^-5 of the array's box)
+#: make tiled work grow with tiles x arrays.  A fill's arrays cover ~0.25 of their box.
+SPARSE_COVER = 0.01
+#: Only cells whose box on the layer covers at least this share of the evaluated cell's box are
+#: sampled: a tile visits an array of a small cell only where an instance of it meets the tile, as
+#: it visits plain shapes.  (It also keeps the sampling of a GDS file with 10^4 cells, which holds
+#: no shape arrays, at milliseconds.)
+LARGE_CELL_SHARE = 0.01
 #: Above this many shapes on a layer (array members counted) tiled reads the viewer-mode layout
 #: as it is: the copy would need ~30 bytes a shape, and being slower beats running out of memory.
 COPY_SHAPE_LIMIT = 20_000_000
 
 
-def has_scattered_shape_arrays(layout: "db.Layout", cell: "db.Cell", layer_index: int) -> bool:
-    """True when ``layer_index`` holds shape arrays that are not regular grids at or below ``cell``,
-    and the layer is small enough to copy (COPY_SHAPE_LIMIT).  Looks at the first ARRAY_SAMPLE
-    shapes of each list: the members' displacements step by more than GRID_STEPS distinct vectors."""
+def has_sparse_shape_arrays(layout: "db.Layout", cell: "db.Cell", layer_index: int) -> bool:
+    """True when most sampled array members on ``layer_index`` in the large cells (LARGE_CELL_SHARE)
+    at or below ``cell`` sit in sparse arrays (SPARSE_COVER) and the layer is small enough to copy
+    (COPY_SHAPE_LIMIT).  Samples each
+    cell's list (``_sparse_members``)."""
     if layout.is_editable():
         return False  # an editable layout holds no shape arrays
-    scattered, shapes = False, 0
+    sparse = members = shapes = 0
+    least_area = LARGE_CELL_SHARE * float(cell.bbox().area())
     for index in _cells_at_and_below(cell):
         own = layout.cell(index)
-        if own.bbox(layer_index).empty():
+        box = own.bbox(layer_index)
+        if box.empty() or float(box.area()) < least_area:
             continue
-        iterator = own.begin_shapes_rec(layer_index)  # not own.shapes(): see regions.own_region
-        iterator.max_depth = 0
-        steps: set[tuple[int, int]] = set()
-        previous = None
-        looked = 0
-        while not iterator.at_end():
-            shape = iterator.shape()
-            looked += 1
-            if looked <= ARRAY_SAMPLE and shape.is_array_member():
-                displacement = shape.array_trans().disp
-                if previous is not None:
-                    steps.add((displacement.x - previous.x, displacement.y - previous.y))
-                previous = displacement
-            elif looked > ARRAY_SAMPLE:
-                break
-            iterator.next()
-        scattered = scattered or len(steps) > GRID_STEPS
-        shapes += looked if looked <= ARRAY_SAMPLE else own.shapes(layer_index).size()
+        in_sparse, in_arrays, looked = _sparse_members(own, layer_index)
+        sparse, members = sparse + in_sparse, members + in_arrays
+        # own.shapes() only where the sample found shapes: on a layer a cell has no shapes of its
+        # own, it would create an empty list (see regions.own_region)
+        shapes += own.shapes(layer_index).size() if looked >= LOOK_LIMIT else looked
         if shapes > COPY_SHAPE_LIMIT:
             return False
-    return scattered
+    return members > 0 and 2 * sparse > members
+
+
+def _sparse_members(cell: "db.Cell", layer_index: int) -> tuple[int, int, int]:
+    """Among the first array members in ``cell``'s own list (polygons, boxes, paths): how many are in sparse
+    arrays, how many in arrays, and how many shapes were looked at.  An array's members come one
+    after another and share their untranslated box, which tells where one array ends."""
+    iterator = cell.begin_shapes_rec(layer_index)
+    iterator.max_depth = 0
+    iterator.shape_flags = db.Shapes.SPolygons | db.Shapes.SBoxes | db.Shapes.SPaths
+    sparse = members = looked = 0
+    current = None  # [base box, count, left, bottom, right, top] of the array being read
+
+    def close() -> int:
+        if current is None or current[1] < 2:
+            return 0
+        base, count, left, bottom, right, top = current
+        extent = float(right - left + base.width()) * float(top - bottom + base.height())
+        return count if extent > 0 and count * float(base.area()) < SPARSE_COVER * extent else 0
+
+    while not iterator.at_end() and looked < LOOK_LIMIT and members < ARRAY_SAMPLE:
+        shape = iterator.shape()
+        looked += 1
+        if shape.is_array_member():
+            members += 1
+            disp = shape.array_trans().disp
+            base = shape.bbox().moved(-disp)
+            if current is not None and current[0] == base:
+                current[1] += 1
+                current[2:] = [min(current[2], disp.x), min(current[3], disp.y),
+                               max(current[4], disp.x), max(current[5], disp.y)]
+            else:
+                sparse += close()
+                current = [base, 1, disp.x, disp.y, disp.x, disp.y]
+        iterator.next()
+    sparse += close()
+    return sparse, members, looked
 
 
 def _cells_at_and_below(cell: "db.Cell") -> list[int]:

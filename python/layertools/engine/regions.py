@@ -16,7 +16,7 @@ from ..language.ast import Binary, Call, Instances, LayerRef, Node, Number, Unar
 from .binding import BoundExpression
 from .functions import function_of
 from .geometry import Pieces
-from .placements import ExpandedPlacements, has_irregular_placements, has_scattered_shape_arrays
+from .placements import ExpandedPlacements, has_irregular_placements, has_sparse_shape_arrays
 
 Value = Union[float, "db.Region", Pieces]
 
@@ -76,12 +76,12 @@ class LayerSource:
 
     def tile_iterator(self, layer_index: int, cell_index: int | None) -> "db.RecursiveShapeIterator":
         """What a tile input reads: the layer below the evaluated cell (or a named cell), from the copy
-        with scattered shape arrays expanded when the layer has them (engine/placements.py)."""
+        with sparse shape arrays expanded when the layer has them (engine/placements.py)."""
         if cell_index is not None:
             return self.layout.cell(cell_index).begin_shapes_rec(layer_index)
         if layer_index not in self._tile_layers:
-            scattered = has_scattered_shape_arrays(self.layout, self.cell, layer_index)
-            self._tile_layers[layer_index] = self._expanded_copy().layer(layer_index) if scattered else None
+            sparse = has_sparse_shape_arrays(self.layout, self.cell, layer_index)
+            self._tile_layers[layer_index] = self._expanded_copy().layer(layer_index) if sparse else None
         copied = self._tile_layers[layer_index]
         iterator = (self._expanded_copy().cell.begin_shapes_rec(copied) if copied is not None
                     else self.cell.begin_shapes_rec(layer_index))

@@ -26,6 +26,8 @@ results go straight to the original layout.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ..compat import db
 
 
@@ -81,23 +83,39 @@ def has_sparse_shape_arrays(layout: "db.Layout", cell: "db.Cell", layer_index: i
     return members > 0 and 2 * sparse > members
 
 
+@dataclass
+class _ArrayRun:
+    """Consecutive members of one shape array: their untranslated box, count and displacements' box."""
+
+    base: "db.Box"
+    count: int
+    left: int
+    bottom: int
+    right: int
+    top: int
+
+    def add(self, x: int, y: int) -> None:
+        self.count += 1
+        self.left, self.bottom = min(self.left, x), min(self.bottom, y)
+        self.right, self.top = max(self.right, x), max(self.top, y)
+
+    def sparse_members(self) -> int:
+        """Its members when they cover less than SPARSE_COVER of the array's box, else 0."""
+        if self.count < 2:
+            return 0
+        extent = float(self.right - self.left + self.base.width()) * float(self.top - self.bottom + self.base.height())
+        return self.count if extent > 0 and self.count * float(self.base.area()) < SPARSE_COVER * extent else 0
+
+
 def _sparse_members(cell: "db.Cell", layer_index: int) -> tuple[int, int, int]:
-    """Among the first array members in ``cell``'s own list (polygons, boxes, paths): how many are in sparse
-    arrays, how many in arrays, and how many shapes were looked at.  An array's members come one
-    after another and share their untranslated box, which tells where one array ends."""
+    """Among the first array members in ``cell``'s own list (polygons, boxes, paths): how many are
+    in sparse arrays, how many in arrays, and how many shapes were looked at.  An array's members
+    come one after another and share their untranslated box, which tells where one array ends."""
     iterator = cell.begin_shapes_rec(layer_index)
     iterator.max_depth = 0
     iterator.shape_flags = db.Shapes.SPolygons | db.Shapes.SBoxes | db.Shapes.SPaths
     sparse = members = looked = 0
-    current = None  # [base box, count, left, bottom, right, top] of the array being read
-
-    def close() -> int:
-        if current is None or current[1] < 2:
-            return 0
-        base, count, left, bottom, right, top = current
-        extent = float(right - left + base.width()) * float(top - bottom + base.height())
-        return count if extent > 0 and count * float(base.area()) < SPARSE_COVER * extent else 0
-
+    run: _ArrayRun | None = None
     while not iterator.at_end() and looked < LOOK_LIMIT and members < ARRAY_SAMPLE:
         shape = iterator.shape()
         looked += 1
@@ -105,15 +123,13 @@ def _sparse_members(cell: "db.Cell", layer_index: int) -> tuple[int, int, int]:
             members += 1
             disp = shape.array_trans().disp
             base = shape.bbox().moved(-disp)
-            if current is not None and current[0] == base:
-                current[1] += 1
-                current[2:] = [min(current[2], disp.x), min(current[3], disp.y),
-                               max(current[4], disp.x), max(current[5], disp.y)]
+            if run is not None and run.base == base:
+                run.add(disp.x, disp.y)
             else:
-                sparse += close()
-                current = [base, 1, disp.x, disp.y, disp.x, disp.y]
+                sparse += run.sparse_members() if run is not None else 0
+                run = _ArrayRun(base, 1, disp.x, disp.y, disp.x, disp.y)
         iterator.next()
-    sparse += close()
+    sparse += run.sparse_members() if run is not None else 0
     return sparse, members, looked
 
 

@@ -128,6 +128,34 @@ def test_coefficients_reproduce_the_recorded_measurements():
         assert sum(marks) >= 0.9 * len(marks), name
 
 
+VALIDATION = json.loads((REPO / "bench" / "cost_validation.json").read_text())
+
+
+def test_the_fit_predicts_the_larger_ladder_sizes_it_never_saw():
+    """bench/cost_validation.json: array_12, fill_3000 and flattened_12 (5-10x the largest
+    calibration sizes), measured like the calibration after the fit.  CPU, wall and peak within
+    2x for at least 90 % of the runs, and the model's decision within 1.1x of the fastest measured."""
+    assert VALIDATION["machine"]["load_1min"][1] < 2.0
+    marks = {"cpu": [], "wall": [], "peak": []}
+    for record in VALIDATION["records"]:
+        assert record["case"] not in {r["case"] for r in CALIBRATION}   # out of sample
+        counted = cost.Counts(**record["counts"])
+        for run in record["runs"].values():
+            strategy, threads, partition = run["strategy"], run["threads"], run["partition_um"]
+            ratios = {"cpu": cost.cpu_seconds(counted, strategy, threads, partition) / run["median_cpu_s"],
+                      "wall": cost.wall_seconds(counted, strategy, threads, partition) / run["median_wall_s"],
+                      "peak": cost.peak_bytes(counted, strategy, threads, partition) / run["median_peak_bytes"]}
+            for name, ratio in ratios.items():
+                marks[name].append(0.5 <= ratio <= 2.0)
+        decision = cost.decide(counted, 2, None, 16 * GIB)
+        measured = {(run["strategy"], run["partition_um"]): run["median_wall_s"]
+                    for run in record["runs"].values() if run["strategy"] == "flat" or run["threads"] == 2}
+        chosen = (decision.strategy, decision.partition_um if decision.strategy == "tiled" else None)
+        assert measured[chosen] <= 1.1 * min(measured.values()), (record["case"], decision.reason, measured)
+    for name, found in marks.items():
+        assert len(found) >= 18 and sum(found) >= 0.9 * len(found), name
+
+
 def test_array_of_a_real_design_goes_deep_and_the_memory_report_agrees():
     layout = ladder.make_array(3)
     expression = ladder.FAMILIES["array"]["expression"]

@@ -24,6 +24,7 @@ FAMILIES = ("array", "flattened", "fill")
 STYLE = {  # engine -> (colour, marker, line style)
     "lt-flat": ("tab:blue", "o", "-"), "lt-tiled": ("tab:orange", "s", "-"), "lt-deep": ("tab:green", "^", "-"),
     "lt-auto": ("black", "*", "-"), "lt-auto-t1": ("gray", "*", ":"), "lt-auto-ro": ("tab:olive", "P", "-"),
+    "lt-auto-gds": ("dimgray", "x", "--"),
     "drc-flat": ("tab:blue", "o", "--"), "drc-deep": ("tab:green", "^", "--"), "drc-tiled": ("tab:orange", "s", "--"),
     "xic": ("tab:red", "D", "-."),
 }

@@ -27,6 +27,7 @@ ENGINES = {
     "drc-tiled": "DRC tiled 100 µm, 2 thr",
     "xic": "Xic, 1 thr",
     "lt-auto-ro": "layertools auto, 2 thr, --result-only",
+    "lt-auto-gds": "layertools auto, 2 thr, GDS out (as Xic)",
 }
 #: The issue's headline cases: auto (and --result-only) against DRC deep in the same run, aim ≤ 0.4x
 HEADLINE = ("tt06", "rm8192")
@@ -182,7 +183,8 @@ def targets(run: Dict) -> List[List[str]]:
                          f"{ratio:.2f}x of {best} ({fixed[best]['wall_s']:.3g} s){_cpu(auto, fixed[best])}"])
         xic = got.get("xic")
         if xic:
-            for engine in ("lt-auto-t1", "lt-auto"):
+            # lt-auto-gds writes GDS as xic_lexpr.py does (the others write OASIS, as DRC does)
+            for engine in ("lt-auto-t1", "lt-auto", "lt-auto-gds"):
                 if got.get(engine):
                     ratio = got[engine]["wall_s"] / xic["wall_s"]
                     rows.append([name, f"{engine} faster than Xic (1 thr)", _verdict(ratio < 1),

@@ -137,6 +137,19 @@ def test_sparse_shape_arrays_are_told_from_a_dense_grid(tmp_path):
     assert not has_sparse_shape_arrays(editable, editable.top_cell(), editable.find_layer(1, 0))
 
 
+def test_a_sparse_layer_above_the_copy_limit_is_read_as_it_is(tmp_path, monkeypatch):
+    """The limit counts what the copy would hold, every array member: 3,000 boxes on 1/0 that the
+    viewer-mode list keeps as far fewer arrays."""
+    from layertools.engine import placements
+    layout = read_layout(shape_repetitions_oasis(tmp_path / "shapes.oas"))
+    top = layout.top_cell()
+    sparse = layout.find_layer(1, 0)
+    monkeypatch.setattr(placements, "COPY_SHAPE_LIMIT", 3000)
+    assert has_sparse_shape_arrays(layout, top, sparse)
+    monkeypatch.setattr(placements, "COPY_SHAPE_LIMIT", 2999)
+    assert not has_sparse_shape_arrays(layout, top, sparse)
+
+
 @pytest.mark.parametrize("expression", ["1/0 - 2/0", "1/0 & 2/0", "bloat(0.2, 1/0, 0) ^ 2/0", "3/0 | 2/0"])
 def test_tiled_reads_sparse_shape_arrays_from_the_copy_and_equals_flat(tmp_path, expression):
     layout = read_layout(shape_repetitions_oasis(tmp_path / "shapes.oas"))

@@ -54,33 +54,40 @@ SPARSE_COVER = 0.01
 #: it visits plain shapes.  (It also keeps the sampling of a GDS file with 10^4 cells, which holds
 #: no shape arrays, at milliseconds.)
 LARGE_CELL_SHARE = 0.01
-#: Above this many shapes on a layer (array members counted) tiled reads the viewer-mode layout
-#: as it is: the copy would need ~30 bytes a shape, and being slower beats running out of memory.
+#: Above this many stored shapes on a layer (array members counted) tiled reads the viewer-mode
+#: layout as it is: the copy would need ~30 bytes a shape, and being slower beats running out of memory.
 COPY_SHAPE_LIMIT = 20_000_000
 
 
 def has_sparse_shape_arrays(layout: "db.Layout", cell: "db.Cell", layer_index: int) -> bool:
     """True when most sampled array members on ``layer_index`` in the large cells (LARGE_CELL_SHARE)
-    at or below ``cell`` sit in sparse arrays (SPARSE_COVER) and the layer is small enough to copy
-    (COPY_SHAPE_LIMIT).  Samples each
-    cell's list (``_sparse_members``)."""
+    at or below ``cell`` sit in sparse arrays (SPARSE_COVER), and the copy would hold at most
+    COPY_SHAPE_LIMIT shapes.  Samples each large cell's list (``_sparse_members``); only a sparse
+    layer is counted whole, in C++ (``hierarchy_stats.count_own_shapes``)."""
     if layout.is_editable():
         return False  # an editable layout holds no shape arrays
-    sparse = members = shapes = 0
+    sparse = members = 0
     least_area = LARGE_CELL_SHARE * float(cell.bbox().area())
     for index in _cells_at_and_below(cell):
         own = layout.cell(index)
         box = own.bbox(layer_index)
         if box.empty() or float(box.area()) < least_area:
             continue
-        in_sparse, in_arrays, looked = _sparse_members(own, layer_index)
+        in_sparse, in_arrays = _sparse_members(own, layer_index)
         sparse, members = sparse + in_sparse, members + in_arrays
-        # own.shapes() only where the sample found shapes: on a layer a cell has no shapes of its
-        # own, it would create an empty list (see regions.own_region)
-        shapes += own.shapes(layer_index).size() if looked >= LOOK_LIMIT else looked
-        if shapes > COPY_SHAPE_LIMIT:
-            return False
-    return members > 0 and 2 * sparse > members
+    if not (members > 0 and 2 * sparse > members):
+        return False
+    from ..hierarchy_stats import count_own_shapes
+    flags = db.Shapes.SPolygons | db.Shapes.SBoxes | db.Shapes.SPaths
+    stored = 0
+    for index in _cells_at_and_below(cell):
+        own = layout.cell(index)
+        if not own.bbox(layer_index).empty():   # what the copy would hold: geometry and texts
+            stored += (count_own_shapes(own, layer_index, flags)
+                       + count_own_shapes(own, layer_index, db.Shapes.STexts, db.Texts))
+            if stored > COPY_SHAPE_LIMIT:
+                return False
+    return True
 
 
 @dataclass
@@ -107,10 +114,10 @@ class _ArrayRun:
         return self.count if extent > 0 and self.count * float(self.base.area()) < SPARSE_COVER * extent else 0
 
 
-def _sparse_members(cell: "db.Cell", layer_index: int) -> tuple[int, int, int]:
+def _sparse_members(cell: "db.Cell", layer_index: int) -> tuple[int, int]:
     """Among the first array members in ``cell``'s own list (polygons, boxes, paths): how many are
-    in sparse arrays, how many in arrays, and how many shapes were looked at.  An array's members
-    come one after another and share their untranslated box, which tells where one array ends."""
+    in sparse arrays and how many in arrays.  An array's members come one after another and share
+    their untranslated box, which tells where one array ends."""
     iterator = cell.begin_shapes_rec(layer_index)
     iterator.max_depth = 0
     iterator.shape_flags = db.Shapes.SPolygons | db.Shapes.SBoxes | db.Shapes.SPaths
@@ -130,7 +137,7 @@ def _sparse_members(cell: "db.Cell", layer_index: int) -> tuple[int, int, int]:
                 run = _ArrayRun(base, 1, disp.x, disp.y, disp.x, disp.y)
         iterator.next()
     sparse += run.sparse_members() if run is not None else 0
-    return sparse, members, looked
+    return sparse, members
 
 
 def _cells_at_and_below(cell: "db.Cell") -> list[int]:

@@ -227,9 +227,9 @@ def best_partition(counts: Counts, threads: int, memory_budget: int | None = Non
     sizes = [size for size in NICE_PARTITIONS if low <= size <= high] or [low]
     fitting = [size for size in sizes if memory_budget is None
                or peak_bytes(counts, "tiled", threads, size) <= memory_budget] or sizes[:1]
-    fastest = min(wall_seconds(counts, "tiled", threads, size) for size in fitting)
-    return max(size for size in fitting
-               if wall_seconds(counts, "tiled", threads, size) <= PARTITION_TIE * fastest)
+    walls = {size: wall_seconds(counts, "tiled", threads, size) for size in fitting}
+    fastest = min(walls.values())
+    return max(size for size, wall in walls.items() if wall <= PARTITION_TIE * fastest)
 
 
 @dataclass
